@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+// Agon: data-parallel GAN training over ZeroMQ, and a live view of what the training does.
+import PackageDescription
+
+let package = Package(
+    name: "Agon",
+    products: [
+        .executable(name: "agon", targets: ["agon"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries (module maps in Sources/C*).
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib"),
+        .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo"),
+
+        // The numerical core: tensors on oneDNN, then layers, then the GAN.
+        .target(name: "AgonTensor", dependencies: ["CDNNL"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        .target(name: "AgonNN", dependencies: ["AgonTensor"]),
+        .target(name: "AgonTraining", dependencies: ["AgonNN", "AgonTensor", "CZlib"]),
+        .target(name: "AgonPlot", dependencies: ["CCairo"]),
+
+        .executableTarget(name: "agon", dependencies: [
+            "AgonTraining", "AgonNN", "AgonTensor", "AgonPlot",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "AgonTensorTests", dependencies: ["AgonTensor"]),
+        .testTarget(name: "AgonNNTests", dependencies: ["AgonNN", "AgonTensor"]),
+        .testTarget(name: "AgonTrainingTests", dependencies: ["AgonTraining", "AgonNN", "AgonTensor"]),
+        .testTarget(name: "AgonPlotTests", dependencies: ["AgonPlot"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["AgonNN", "AgonTensor"]),
+    ]
+)

@@ -1,0 +1,2 @@
+// Layers: placeholder until the layer files land.
+import AgonTensor

@@ -1,0 +1,2 @@
+// Plot: placeholder.
+import CCairo

@@ -1,0 +1,2 @@
+// Training: placeholder.
+import AgonNN

@@ -1,0 +1,3 @@
+// Cairo, for PNG and SVG output.
+#include <cairo.h>
+#include <cairo-svg.h>

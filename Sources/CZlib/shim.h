@@ -1,0 +1,2 @@
+// zlib, for gzipped IDX files.
+#include <zlib.h>
