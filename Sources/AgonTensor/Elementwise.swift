@@ -116,3 +116,10 @@ public enum Elementwise {
         while i < count { y[i] = x[i] * mask[i] * scale; i += 1 }
     }
 }
+
+extension Elementwise {
+    /// Copies the row vector `row` (length `length`) into each of `rows` rows of `y`.
+    public static func fillRows(_ y: UnsafeMutablePointer<Float>, with row: UnsafePointer<Float>, rows: Int, length: Int) {
+        for r in 0..<rows { (y + r * length).update(from: row, count: length) }
+    }
+}

@@ -1,2 +1,117 @@
-// Training: placeholder.
+// One GAN training step: G and D forward, the three loss terms, both backward passes, and the
+// update through the `ParameterUpdate` seam, simultaneous or alternating.
 import AgonNN
+import AgonTensor
+
+/// How the two networks are updated within a step.
+public enum UpdateMode: String, Sendable, CaseIterable {
+    /// Both gradients from one forward pass, then both updates: the classic TensorFlow loop.
+    case simultaneous
+    /// D's update first; then G's gradient through the updated D (the PyTorch DCGAN loop).
+    case alternating
+}
+
+/// Runs training steps of a `GANModel`.
+///
+/// D runs twice per step (on real and on generated data) through two replicas that share its
+/// parameters, so each pass keeps its own activations for its backward pass, and the two
+/// passes add into one gradient, as TensorFlow's tape does.
+public final class GANStep {
+    public let model: GANModel
+    public let mode: UpdateMode
+    public let update: ParameterUpdate
+    private let discriminatorOnFake: Sequential
+    private var gradients = BatchBuffers()
+
+    /// The last step's generated images, D's outputs on real and on generated data.
+    public private(set) var lastFake: Tensor?
+    public private(set) var lastRealOutput: Tensor?
+    public private(set) var lastFakeOutput: Tensor?
+
+    public init(model: GANModel, update: ParameterUpdate, mode: UpdateMode = .simultaneous) {
+        self.model = model
+        self.update = update
+        self.mode = mode
+        discriminatorOnFake = model.discriminator.replica()
+    }
+
+    /// One step on latent batch `z` (B, latent) and real batch `x` (B, 28, 28, 1).
+    ///
+    /// - Parameter context: training context; `step` and `firstSample` seed Dropout.
+    public func callAsFunction(z: Tensor, x: Tensor, context: ForwardContext) throws -> StepMetrics {
+        precondition(z.rows == x.rows, "latent batch \(z.shape) and image batch \(x.shape) differ in size")
+        let clock = ContinuousClock()
+        let start = clock.now
+        let batch = x.rows
+        let g = gradients.get(batch)
+        let G = model.generator, D = model.discriminator, loss = model.loss
+        var metrics = StepMetrics(step: context.step)
+
+        let fake = G.forward(z, context: context)
+        let realOut = D.forward(x, context: context)
+        var fakeOut = discriminatorOnFake.forward(fake, context: context)
+        summarize(real: realOut, fake: fakeOut, into: &metrics)
+
+        metrics.discriminatorRealLoss = loss.evaluate(realOut.pointer, count: batch, term: .discriminatorReal, gradient: g.real.pointer)
+        metrics.discriminatorFakeLoss = loss.evaluate(fakeOut.pointer, count: batch, term: .discriminatorFake, gradient: g.fake.pointer)
+        metrics.discriminatorLoss = metrics.discriminatorRealLoss + metrics.discriminatorFakeLoss
+        D.zeroGradients()
+        D.backward(g.real, parameterGradients: true, inputGradient: false)
+        discriminatorOnFake.backward(g.fake, parameterGradients: true, inputGradient: false)
+        metrics.discriminatorGradientNorm = D.gradientNorm()
+
+        if mode == .alternating {
+            try update.apply([.discriminator], step: context.step)
+            fakeOut = discriminatorOnFake.forward(fake, context: context)
+        }
+        metrics.generatorLoss = loss.evaluate(fakeOut.pointer, count: batch, term: .generator, gradient: g.generator.pointer)
+        let fakeGradient = discriminatorOnFake.backward(g.generator, parameterGradients: false, inputGradient: true)!
+        G.zeroGradients()
+        G.backward(fakeGradient, parameterGradients: true, inputGradient: false)
+        metrics.generatorGradientNorm = G.gradientNorm()
+        try update.apply(mode == .alternating ? [.generator] : [.generator, .discriminator], step: context.step)
+
+        lastFake = fake
+        lastRealOutput = realOut
+        lastFakeOutput = fakeOut
+        metrics.seconds = (clock.now - start).seconds
+        return metrics
+    }
+
+    private func summarize(real: Tensor, fake: Tensor, into metrics: inout StepMetrics) {
+        let loss = model.loss, n = Float(real.count)
+        var accReal: Float = 0, accFake: Float = 0, dx: Float = 0, dgz: Float = 0
+        for i in 0..<real.count {
+            let r = loss.realness(real[i]), f = loss.realness(fake[i])
+            dx += r; dgz += f
+            if r > loss.threshold { accReal += 1 }
+            if f < loss.threshold { accFake += 1 }
+        }
+        metrics.accuracyReal = accReal / n
+        metrics.accuracyFake = accFake / n
+        metrics.meanRealScore = dx / n
+        metrics.meanFakeScore = dgz / n
+    }
+
+    /// dLoss/dD(·) for the three terms, made once per batch size.
+    private struct BatchBuffers {
+        private var batch = -1
+        private var buffers: (real: Tensor, fake: Tensor, generator: Tensor)?
+
+        mutating func get(_ n: Int) -> (real: Tensor, fake: Tensor, generator: Tensor) {
+            if n != batch || buffers == nil {
+                buffers = (Tensor(zeros: [n, 1]), Tensor(zeros: [n, 1]), Tensor(zeros: [n, 1]))
+                batch = n
+            }
+            return buffers!
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    public var seconds: Double {
+        let (s, attoseconds) = components
+        return Double(s) + Double(attoseconds) * 1e-18
+    }
+}
