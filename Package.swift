@@ -17,8 +17,9 @@ let package = Package(
         .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo"),
 
         // The numerical core: tensors on oneDNN, then layers, then the GAN.
-        .target(name: "AgonTensor", dependencies: ["CDNNL"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        // Elementwise loops in C, where the compiler vectorises sqrt, division and selects.
+        .target(name: "CAgonKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
+        .target(name: "AgonTensor", dependencies: ["CDNNL", "CAgonKernels"]),
         .target(name: "AgonNN", dependencies: ["AgonTensor"]),
         .target(name: "AgonTraining", dependencies: ["AgonNN", "AgonTensor", "CZlib"]),
         .target(name: "AgonPlot", dependencies: ["CCairo"]),

@@ -11,6 +11,19 @@ public enum Activation: Sendable, Equatable {
     case tanh
 }
 
+extension Activation {
+    /// The same function as a oneDNN post-op fused into a product.
+    var epilogue: MatmulKernel.Epilogue {
+        switch self {
+        case .linear: return .none
+        case .relu: return .leakyReLU(slope: 0)
+        case .leakyReLU(let slope): return .leakyReLU(slope: slope)
+        case .sigmoid: return .sigmoid
+        case .tanh: return .tanh
+        }
+    }
+}
+
 /// Runs one activation over a fixed element count, in place, and its derivative from the output.
 ///
 /// Every supported function's derivative can be computed from its output (for leaky ReLU the

@@ -17,6 +17,9 @@ public final class Dense: Layer {
 
     private struct Buffers {
         let runner: ActivationRunner
+        let forward: MatmulKernel        // y = f(x · W + b)
+        let inputProduct: MatmulKernel   // dx = dz · Wᵀ
+        let kernelProduct: MatmulKernel  // dW += xᵀ · dz
         let output: Tensor        // (B, out)
         let preGradient: Tensor   // (B, out): dz = f′ · dy
         let inputGradient: Tensor // (B, in)
@@ -52,6 +55,10 @@ public final class Dense: Layer {
     private func buffers(_ batch: Int) -> Buffers {
         cache.get(batch) {
             Buffers(runner: ActivationRunner(engine, activation, count: batch * outputSize),
+                    forward: MatmulKernel(engine, m: batch, n: outputSize, k: inputSize, bias: bias != nil,
+                                          epilogue: activation.epilogue),
+                    inputProduct: MatmulKernel(engine, m: batch, n: inputSize, k: outputSize, transposeB: true),
+                    kernelProduct: MatmulKernel(engine, m: inputSize, n: outputSize, k: batch, transposeA: true, accumulate: true),
                     output: Tensor(zeros: [batch, outputSize]),
                     preGradient: Tensor(zeros: [batch, outputSize]),
                     inputGradient: Tensor(zeros: [batch, inputSize]))
@@ -63,14 +70,8 @@ public final class Dense: Layer {
         precondition(input.rowLength == inputSize, "dense: input \(input.shape) has \(input.rowLength) features, kernel expects \(inputSize)")
         let b = buffers(batch)
         let y = b.output
-        // y = x · W + b  (B, out)
-        if let bias {
-            Elementwise.fillRows(y.pointer, with: bias.value.pointer, rows: batch, length: outputSize)
-            Gemm.multiply(input.pointer, kernel.value.pointer, into: y.pointer, m: batch, n: outputSize, k: inputSize, beta: 1)
-        } else {
-            Gemm.multiply(input.pointer, kernel.value.pointer, into: y.pointer, m: batch, n: outputSize, k: inputSize)
-        }
-        b.runner.forward(y.pointer, y.pointer, count: y.count)
+        // y = f(x · W + b)  (B, out), the activation fused into the product
+        b.forward.run(input.pointer, kernel.value.pointer, bias: bias?.value.pointer, into: y.pointer)
         self.input = input
         self.output = y
         return y
@@ -85,8 +86,7 @@ public final class Dense: Layer {
         let dz = b.runner.backward(output: y.pointer, outputGradient.pointer, b.preGradient.pointer, count: y.count)
         if parameterGradients {
             // dW += xᵀ · dz  (in, out)
-            Gemm.multiply(x.pointer, transposeA: true, dz, into: kernel.gradient!.pointer,
-                          m: inputSize, n: outputSize, k: batch, beta: 1)
+            b.kernelProduct.run(x.pointer, dz, into: kernel.gradient!.pointer)
             // db += Σ_batch dz  (out)
             if let bias {
                 Elementwise.accumulateColumnSums(of: dz, rows: batch, length: outputSize, into: bias.gradient!.pointer)
@@ -95,7 +95,7 @@ public final class Dense: Layer {
         guard inputGradient else { return nil }
         // dx = dz · Wᵀ  (B, in)
         let dx = b.inputGradient
-        Gemm.multiply(dz, kernel.value.pointer, transposeB: true, into: dx.pointer, m: batch, n: inputSize, k: outputSize)
+        b.inputProduct.run(dz, kernel.value.pointer, into: dx.pointer)
         return dx.reshaped(x.shape)
     }
 

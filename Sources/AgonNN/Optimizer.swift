@@ -46,34 +46,8 @@ public final class Adam: Optimizer {
         let t = Double(iterations)
         let rate = Float(Double(learningRate) * (1 - pow(Double(beta2), t)).squareRoot() / (1 - pow(Double(beta1), t)))
         for (i, p) in parameters.enumerated() {
-            Adam.update(p.value.pointer, p.gradient!.pointer, m[i].pointer, v[i].pointer, count: p.value.count,
-                        rate: rate, beta1: beta1, beta2: beta2, epsilon: epsilon)
-        }
-    }
-
-    @inline(__always)
-    static func update(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
-                       _ v: UnsafeMutablePointer<Float>, count: Int, rate: Float, beta1: Float, beta2: Float, epsilon: Float) {
-        typealias V = SIMD16<Float>
-        let b1 = V(repeating: beta1), b2 = V(repeating: beta2)
-        let c1 = V(repeating: 1 - beta1), c2 = V(repeating: 1 - beta2)
-        let lr = V(repeating: rate), eps = V(repeating: epsilon)
-        var i = 0
-        while i + 16 <= count {
-            let gv = UnsafeRawPointer(g + i).loadUnaligned(as: V.self)
-            let mv = b1 * UnsafeRawPointer(m + i).loadUnaligned(as: V.self) + c1 * gv
-            let vv = b2 * UnsafeRawPointer(v + i).loadUnaligned(as: V.self) + c2 * gv * gv
-            let wv = UnsafeRawPointer(w + i).loadUnaligned(as: V.self) - lr * mv / (vv.squareRoot() + eps)
-            UnsafeMutableRawPointer(m + i).storeBytes(of: mv, as: V.self)
-            UnsafeMutableRawPointer(v + i).storeBytes(of: vv, as: V.self)
-            UnsafeMutableRawPointer(w + i).storeBytes(of: wv, as: V.self)
-            i += 16
-        }
-        while i < count {
-            m[i] = beta1 * m[i] + (1 - beta1) * g[i]
-            v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i]
-            w[i] -= rate * m[i] / (v[i].squareRoot() + epsilon)
-            i += 1
+            Elementwise.adam(p.value.pointer, gradient: p.gradient!.pointer, m: m[i].pointer, v: v[i].pointer,
+                             count: p.value.count, rate: rate, beta1: beta1, beta2: beta2, epsilon: epsilon)
         }
     }
 }

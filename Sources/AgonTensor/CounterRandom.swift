@@ -49,8 +49,8 @@ public struct CounterRandom: Sendable {
             let u1 = Self.unit(w[0]), u2 = Self.unit(w[1]), u3 = Self.unit(w[2]), u4 = Self.unit(w[3])
             let r1 = (-2 * _log(u1)).squareRoot(), r2 = (-2 * _log(u3)).squareRoot()
             let t1 = 2 * Float.pi * u2, t2 = 2 * Float.pi * u4
-            let values = [r1 * _cos(t1), r1 * _sin(t1), r2 * _cos(t2), r2 * _sin(t2)]
-            for v in values where j < count { out[j] = v; j += 1 }
+            let values = SIMD4<Float>(r1 * _cos(t1), r1 * _sin(t1), r2 * _cos(t2), r2 * _sin(t2))
+            for lane in 0..<4 where j < count { out[j] = values[lane]; j += 1 }
         }
     }
 

@@ -1,125 +1,89 @@
-// Vectorised elementwise kernels over raw Float32 buffers: the work between oneDNN primitives.
+// Elementwise kernels over raw Float32 buffers: the work between oneDNN primitives, on the C
+// kernels in CAgonKernels (vectorised for the CPU at hand).
+import CAgonKernels
 
-/// Elementwise kernels on contiguous Float32 buffers, 16 lanes at a time.
+/// Elementwise kernels on contiguous Float32 buffers.
 ///
-/// Written as `acc += a * b` rather than `addingProduct`, which compiles to scalar `fmaf`
-/// calls at the default CPU target.
+/// The loops are C (`Sources/CAgonKernels`): Swift's SIMD types lower square roots to scalar
+/// `sqrtf` calls and selects to branches, which made Adam and LeakyReLU a third of an MLP step.
 public enum Elementwise {
-    public typealias Vector = SIMD16<Float>
-
-    @inline(__always)
-    static func load(_ p: UnsafePointer<Float>) -> Vector {
-        UnsafeRawPointer(p).loadUnaligned(as: Vector.self)
-    }
-
-    @inline(__always)
-    static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vector.self)
-    }
-
     /// `y[i] += x[i]`.
+    @inline(__always)
     public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
-        var i = 0
-        while i + 16 <= count { store(load(y + i) + load(x + i), y + i); i += 16 }
-        while i < count { y[i] += x[i]; i += 1 }
+        agon_add(x, y, count)
     }
 
     /// `y[i] *= a`.
+    @inline(__always)
     public static func scale(_ y: UnsafeMutablePointer<Float>, by a: Float, count: Int) {
-        var i = 0
-        while i + 16 <= count { store(load(y + i) * a, y + i); i += 16 }
-        while i < count { y[i] *= a; i += 1 }
+        agon_scale(y, a, count)
     }
 
-    /// Σ x[i]², accumulated in 16 lanes of Float32 then summed in Double.
+    /// Σ x[i]², accumulated in blocks of Float32 summed in Double.
+    @inline(__always)
     public static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Double {
-        var acc = Vector(repeating: 0)
-        var i = 0
-        while i + 16 <= count { let v = load(x + i); acc += v * v; i += 16 }
-        var total = Double(acc.sum())
-        while i < count { total += Double(x[i] * x[i]); i += 1 }
-        return total
+        agon_sum_squares(x, count)
     }
 
     /// Each of `rows` rows of `y` (length `length`) gets `bias` added.
     public static func addRowVector(_ bias: UnsafePointer<Float>, to y: UnsafeMutablePointer<Float>,
                                     rows: Int, length: Int) {
-        for r in 0..<rows { add(bias, into: y + r * length, count: length) }
+        for r in 0..<rows { agon_add(bias, y + r * length, length) }
+    }
+
+    /// Copies the row vector `row` (length `length`) into each of `rows` rows of `y`.
+    public static func fillRows(_ y: UnsafeMutablePointer<Float>, with row: UnsafePointer<Float>, rows: Int, length: Int) {
+        for r in 0..<rows { (y + r * length).update(from: row, count: length) }
     }
 
     /// `sums[j] += Σ_r y[r, j]`: the bias gradient of a dense or convolution layer.
     public static func accumulateColumnSums(of y: UnsafePointer<Float>, rows: Int, length: Int,
                                             into sums: UnsafeMutablePointer<Float>) {
-        for r in 0..<rows { add(y + r * length, into: sums, count: length) }
+        for r in 0..<rows { agon_add(y + r * length, sums, length) }
     }
 
     /// `y[i] = max(x[i], 0) + slope · min(x[i], 0)`: ReLU for slope 0, LeakyReLU otherwise.
+    @inline(__always)
     public static func leakyReLU(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                                  count: Int, slope: Float) {
-        let zero = Vector(repeating: 0)
-        var i = 0
-        while i + 16 <= count {
-            let v = load(x + i)
-            store(pointwiseMax(v, zero) + slope * pointwiseMin(v, zero), y + i)
-            i += 16
-        }
-        while i < count { let v = x[i]; y[i] = v > 0 ? v : slope * v; i += 1 }
+        agon_leaky_relu(x, y, count, slope)
     }
 
     /// `dx[i] = dy[i]` where `x[i] > 0`, else `slope · dy[i]`; `x` may be the layer's input or,
     /// for slope ≥ 0, its output (the sign is the same).
+    @inline(__always)
     public static func leakyReLUBackward(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
                                          _ dx: UnsafeMutablePointer<Float>, count: Int, slope: Float) {
-        let zero = Vector(repeating: 0)
-        let one = Vector(repeating: 1)
-        let low = Vector(repeating: slope)
-        var i = 0
-        while i + 16 <= count {
-            let factor = one.replacing(with: low, where: load(x + i) .<= zero)
-            store(load(dy + i) * factor, dx + i)
-            i += 16
-        }
-        while i < count { dx[i] = x[i] > 0 ? dy[i] : slope * dy[i]; i += 1 }
+        agon_leaky_relu_backward(x, dy, dx, count, slope)
     }
 
     /// `dx[i] = dy[i] · y[i] · (1 − y[i])`, the sigmoid's derivative from its output `y`.
+    @inline(__always)
     public static func sigmoidBackward(_ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
                                        _ dx: UnsafeMutablePointer<Float>, count: Int) {
-        let one = Vector(repeating: 1)
-        var i = 0
-        while i + 16 <= count {
-            let v = load(y + i)
-            store(load(dy + i) * v * (one - v), dx + i)
-            i += 16
-        }
-        while i < count { dx[i] = dy[i] * y[i] * (1 - y[i]); i += 1 }
+        agon_sigmoid_backward(y, dy, dx, count)
     }
 
     /// `dx[i] = dy[i] · (1 − y[i]²)`, tanh's derivative from its output `y`.
+    @inline(__always)
     public static func tanhBackward(_ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
                                     _ dx: UnsafeMutablePointer<Float>, count: Int) {
-        let one = Vector(repeating: 1)
-        var i = 0
-        while i + 16 <= count {
-            let v = load(y + i)
-            store(load(dy + i) * (one - v * v), dx + i)
-            i += 16
-        }
-        while i < count { dx[i] = dy[i] * (1 - y[i] * y[i]); i += 1 }
+        agon_tanh_backward(y, dy, dx, count)
     }
 
     /// Multiplies by a 0/1 keep mask and by `scale`: `y[i] = x[i] · mask[i] · scale`.
+    @inline(__always)
     public static func applyMask(_ x: UnsafePointer<Float>, mask: UnsafePointer<Float>,
                                  _ y: UnsafeMutablePointer<Float>, count: Int, scale: Float) {
-        var i = 0
-        while i + 16 <= count { store(load(x + i) * load(mask + i) * scale, y + i); i += 16 }
-        while i < count { y[i] = x[i] * mask[i] * scale; i += 1 }
+        agon_apply_mask(x, mask, y, count, scale)
     }
-}
 
-extension Elementwise {
-    /// Copies the row vector `row` (length `length`) into each of `rows` rows of `y`.
-    public static func fillRows(_ y: UnsafeMutablePointer<Float>, with row: UnsafePointer<Float>, rows: Int, length: Int) {
-        for r in 0..<rows { (y + r * length).update(from: row, count: length) }
+    /// One Adam step over `count` parameters in Keras form (see `Adam` in AgonNN):
+    /// `m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²; w ← w − rate·m/(√v + ε)`.
+    @inline(__always)
+    public static func adam(_ w: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>,
+                            m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, count: Int,
+                            rate: Float, beta1: Float, beta2: Float, epsilon: Float) {
+        agon_adam(w, g, m, v, count, rate, beta1, beta2, epsilon)
     }
 }

@@ -1,5 +1,6 @@
 // The one oneDNN CPU engine and stream a process computes on, and the checks on oneDNN calls.
 import CDNNL
+import Glibc
 
 /// oneDNN's CPU engine and its in-order stream.
 ///
@@ -9,8 +10,16 @@ public final class Engine: @unchecked Sendable {
     let engine: dnnl_engine_t
     let stream: dnnl_stream_t
 
-    /// Creates the CPU engine and stream.
-    public init() {
+    /// Creates the CPU engine and stream, computing on `threads` OpenMP threads.
+    ///
+    /// libgomp reads `OMP_NUM_THREADS` when it loads, before any Swift code runs, so the count
+    /// is set through `omp_set_num_threads`, found in the already-loaded libgomp at run time.
+    public init(threads: Int = 1) {
+        precondition(threads >= 1, "thread count must be at least 1, got \(threads)")
+        if let symbol = dlsym(nil, "omp_set_num_threads") {
+            typealias SetThreads = @convention(c) (Int32) -> Void
+            unsafeBitCast(symbol, to: SetThreads.self)(Int32(threads))
+        }
         var engine: dnnl_engine_t?
         DNNL.check(dnnl_engine_create(&engine, dnnl_cpu, 0), "dnnl_engine_create")
         var stream: dnnl_stream_t?
@@ -106,10 +115,11 @@ final class Primitive {
         primitive = p!
     }
 
-    /// Builds the primitive descriptor for an op descriptor (and a forward hint) and creates it.
-    convenience init(_ engine: Engine, op: UnsafeRawPointer, hint: Primitive? = nil) {
+    /// Builds the primitive descriptor for an op descriptor (with attributes and a forward hint)
+    /// and creates it.
+    convenience init(_ engine: Engine, op: UnsafeRawPointer, attributes: dnnl_primitive_attr_t? = nil, hint: Primitive? = nil) {
         var pd: dnnl_primitive_desc_t?
-        DNNL.check(dnnl_primitive_desc_create(&pd, op, nil, engine.engine, hint?.descriptor),
+        DNNL.check(dnnl_primitive_desc_create(&pd, op, attributes, engine.engine, hint?.descriptor),
                    "dnnl_primitive_desc_create")
         self.init(engine, descriptor: pd!)
     }

@@ -1,0 +1,146 @@
+// The training loop of one replica: data and noise for each step, the GAN step, samples from
+// fixed noise, checkpoints, and a stop on divergence. `agon train` runs it alone; a worker runs
+// it with a ParameterUpdate that averages across workers.
+import AgonNN
+import AgonTensor
+
+/// Everything that defines a training run.
+public struct TrainingConfiguration: Sendable {
+    public var model: GANModel.Kind = .mlp
+    /// Samples per step on each worker.
+    public var batch = 64
+    /// Steps to train; see `totalSteps`.
+    public var steps: Int?
+    /// Epochs to train, when `steps` is not given.
+    public var epochs: Int?
+    public var seed: UInt64 = 1
+    public var learningRate: Float = 1e-4
+    public var update: UpdateMode = .simultaneous
+    public var dataDirectory = ImageDataset.defaultDirectory
+    /// Generate a sample grid from fixed noise every this many steps (and after the last).
+    public var sampleEvery = 500
+    /// Images in a sample grid.
+    public var sampleCount = 64
+    /// Write a checkpoint every this many steps (and after the last); 0 for only the last.
+    public var checkpointEvery = 1000
+    /// DCGAN only: channel widths divided by this.
+    public var widthDivisor = 1
+    /// DCGAN only: D's dropout rate.
+    public var dropout: Float = 0.3
+
+    public init() {}
+}
+
+/// Trains one replica of a GAN on its shard of the data.
+public final class Trainer {
+    public let configuration: TrainingConfiguration
+    public let model: GANModel
+    public let update: ParameterUpdate
+    public let schedule: BatchSchedule
+    public let dataset: ImageDataset
+    public let rank: Int
+    private let step: GANStep
+    private let latent: Tensor
+    private let images: Tensor
+    private let fixedNoise: Tensor
+    private let random: CounterRandom
+
+    /// A trainer for worker `rank` of `workers`; with no `update`, Adam runs in this process.
+    public init(configuration: TrainingConfiguration, engine: Engine, dataset: ImageDataset,
+                update: ParameterUpdate? = nil, rank: Int = 0, workers: Int = 1) {
+        self.configuration = configuration
+        self.dataset = dataset
+        self.rank = rank
+        model = GANModel(configuration.model, engine: engine, seed: configuration.seed,
+                         widthDivisor: configuration.widthDivisor, dropout: configuration.dropout)
+        self.update = update ?? LocalUpdate(adamFor: model, learningRate: configuration.learningRate)
+        schedule = BatchSchedule(datasetCount: dataset.count, batchPerWorker: configuration.batch,
+                                 workers: workers, seed: configuration.seed)
+        step = GANStep(model: model, update: self.update, mode: configuration.update)
+        random = CounterRandom(seed: configuration.seed)
+        latent = Tensor(zeros: [configuration.batch, model.latentSize])
+        images = Tensor(zeros: [configuration.batch] + model.imageShape)
+        fixedNoise = Tensor(zeros: [configuration.sampleCount, model.latentSize])
+        for i in 0..<configuration.sampleCount {
+            random.fillNormal(fixedNoise.pointer + i * model.latentSize, count: model.latentSize,
+                              stream: .fixedNoise, 0, UInt32(i))
+        }
+    }
+
+    /// The number of steps the configuration asks for: `steps`, else `epochs` whole epochs,
+    /// else one epoch.
+    public var totalSteps: Int {
+        configuration.steps ?? (configuration.epochs ?? 1) * schedule.stepsPerEpoch
+    }
+
+    /// Runs global step `globalStep` (0-based) on this worker's shard.
+    ///
+    /// The noise of sample i is drawn for its position in the global batch, so N workers with
+    /// batch B draw what one worker with batch N·B draws.
+    public func trainStep(_ globalStep: Int) throws -> StepMetrics {
+        let batch = configuration.batch, size = model.latentSize
+        let first = rank * batch
+        for i in 0..<batch {
+            random.fillNormal(latent.pointer + i * size, count: size, stream: .latent,
+                              UInt32(truncatingIfNeeded: globalStep), UInt32(first + i))
+        }
+        dataset.fillImages(indices: schedule.indices(step: globalStep, rank: rank), into: images.pointer)
+        let context = ForwardContext(training: true, step: globalStep, firstSample: first)
+        var metrics = try step(z: latent, x: images, context: context)
+        metrics.step = globalStep + 1
+        return metrics
+    }
+
+    /// G's images for the fixed noise, in inference mode: comparable across the whole run.
+    public func samples() -> Tensor {
+        model.generator.forward(fixedNoise, context: .inference)
+    }
+
+    /// Trains from step `start` to `totalSteps`, telling `observer` about each step, sample grid
+    /// and checkpoint; checkpoints go to `checkpointDirectory` when given.
+    ///
+    /// A non-finite loss stops the run with `TrainingError.diverged`, after the observer has
+    /// seen the step; the last checkpoint written before it stays the newest.
+    public func run(from start: Int = 0, checkpointDirectory: String?, observer: TrainingObserver) throws {
+        let total = totalSteps
+        guard start < total else { return }
+        for s in start..<total {
+            let metrics = try trainStep(s)
+            try observer.didStep(metrics, of: total)
+            guard metrics.generatorLoss.isFinite, metrics.discriminatorLoss.isFinite else {
+                throw TrainingError(.diverged, path: "step \(metrics.step)",
+                                    "losses are not finite (G \(metrics.generatorLoss), D \(metrics.discriminatorLoss)); training stopped, the last checkpoint is kept")
+            }
+            let done = s + 1
+            if done % configuration.sampleEvery == 0 || done == total {
+                try observer.didGenerateSamples(step: done, images: samples())
+            }
+            let every = configuration.checkpointEvery
+            if let checkpointDirectory, let local = update as? LocalUpdate, (every > 0 && done % every == 0) || done == total {
+                let path = try Checkpoint.save(model: model, update: local, step: done, metadata: metadata, directory: checkpointDirectory)
+                try observer.didCheckpoint(step: done, path: path)
+            }
+        }
+    }
+
+    /// Restores the newest checkpoint in `directory`, if any; returns the step to resume from.
+    public func resume(from directory: String) throws -> Int {
+        guard let path = Checkpoint.latest(in: directory), let local = update as? LocalUpdate else { return 0 }
+        return try Checkpoint.restore(path: path, model: model, update: local)
+    }
+
+    private var metadata: [String: String] {
+        ["seed": String(configuration.seed), "batch": String(configuration.batch),
+         "update": configuration.update.rawValue, "learning_rate": String(configuration.learningRate)]
+    }
+}
+
+/// Receives what a training run produces.
+public protocol TrainingObserver: AnyObject {
+    /// After each step, with the run's total step count.
+    func didStep(_ metrics: StepMetrics, of total: Int) throws
+    /// After `step` steps, G's images for the fixed noise, (count, 28, 28, 1) in [−1, 1].
+    func didGenerateSamples(step: Int, images: Tensor) throws
+    /// After a checkpoint is written.
+    func didCheckpoint(step: Int, path: String) throws
+}

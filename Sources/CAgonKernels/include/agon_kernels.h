@@ -1,0 +1,28 @@
+// Agon's elementwise kernels in C: the loops Swift does not vectorise (sqrt and division lanes,
+// selects), compiled for AVX-512, AVX2 and baseline x86-64 with the best picked at load time.
+#ifndef AGON_KERNELS_H
+#define AGON_KERNELS_H
+
+#include <stddef.h>
+
+/// y[i] += x[i]
+void agon_add(const float *x, float *y, size_t n);
+/// y[i] *= a
+void agon_scale(float *y, float a, size_t n);
+/// sum of x[i]^2, accumulated in double
+double agon_sum_squares(const float *x, size_t n);
+/// y[i] = x[i] > 0 ? x[i] : slope * x[i]
+void agon_leaky_relu(const float *x, float *y, size_t n, float slope);
+/// dx[i] = x[i] > 0 ? dy[i] : slope * dy[i]
+void agon_leaky_relu_backward(const float *x, const float *dy, float *dx, size_t n, float slope);
+/// dx[i] = dy[i] * y[i] * (1 - y[i])
+void agon_sigmoid_backward(const float *y, const float *dy, float *dx, size_t n);
+/// dx[i] = dy[i] * (1 - y[i]^2)
+void agon_tanh_backward(const float *y, const float *dy, float *dx, size_t n);
+/// y[i] = x[i] * mask[i] * scale
+void agon_apply_mask(const float *x, const float *mask, float *y, size_t n, float scale);
+/// Adam, Keras form: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; w -= rate * m / (sqrt(v) + eps)
+void agon_adam(float *w, const float *g, float *m, float *v, size_t n,
+               float rate, float beta1, float beta2, float epsilon);
+
+#endif
