@@ -18,7 +18,9 @@ let package = Package(
 
         // The numerical core: tensors on oneDNN, then layers, then the GAN.
         // Elementwise loops in C, where the compiler vectorises sqrt, division and selects.
-        .target(name: "CAgonKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
+        .target(name: "CAgonKernels",
+                cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-fveclib=libmvec"])],
+                linkerSettings: [.linkedLibrary("mvec"), .linkedLibrary("m")]),
         .target(name: "AgonTensor", dependencies: ["CDNNL", "CAgonKernels"]),
         .target(name: "AgonNN", dependencies: ["AgonTensor"]),
         .target(name: "AgonTraining", dependencies: ["AgonNN", "AgonTensor", "CZlib"]),

@@ -4,8 +4,8 @@ import AgonTensor
 
 /// Zeroes each element with probability `rate` in training and scales the rest by 1/(1 − rate).
 ///
-/// The mask of sample i at step s is drawn from `CounterRandom` with counters (s, i), so it does
-/// not depend on the batch split across workers.
+/// The mask of sample i at step s in pass p is drawn from `CounterRandom` with counters
+/// (s, i, p), so it does not depend on the batch split across workers.
 public final class Dropout: Layer {
     public let rate: Float
     private let random: CounterRandom
@@ -32,8 +32,8 @@ public final class Dropout: Layer {
         let n = input.rowLength
         for i in 0..<input.rows {
             let row = b.mask.pointer + i * n
-            random.fillUniform(row, count: n, low: 0, high: 1, stream: .dropout,
-                               UInt32(truncatingIfNeeded: context.step), UInt32(truncatingIfNeeded: context.firstSample + i))
+            random.fillUniform(row, count: n, low: 0, high: 1, stream: .dropout, UInt32(truncatingIfNeeded: context.step),
+                               UInt32(truncatingIfNeeded: context.firstSample + i), UInt32(truncatingIfNeeded: context.pass))
             for j in 0..<n { row[j] = row[j] < rate ? 0 : 1 }
         }
         Elementwise.applyMask(input.pointer, mask: b.mask.pointer, b.output.pointer, count: input.count, scale: 1 / (1 - rate))

@@ -11,11 +11,20 @@ public struct ForwardContext: Sendable {
     /// The global index of the batch's first sample, so a worker's draws equal the draws a
     /// single process would make for the same samples.
     public var firstSample: Int
+    /// Which pass of the step this is (D on real data, on generated data, …), so that two
+    /// passes over the same samples draw different Dropout masks.
+    public var pass: Int
 
-    public init(training: Bool, step: Int = 0, firstSample: Int = 0) {
+    public init(training: Bool, step: Int = 0, firstSample: Int = 0, pass: Int = 0) {
         self.training = training
         self.step = step
         self.firstSample = firstSample
+        self.pass = pass
+    }
+
+    /// The same context for another pass of the step.
+    public func pass(_ pass: Int) -> ForwardContext {
+        ForwardContext(training: training, step: step, firstSample: firstSample, pass: pass)
     }
 
     /// Inference: moving statistics, no dropout.

@@ -20,12 +20,10 @@ public final class BatchNormKernel {
     /// Primitives for `batch` samples of `spatial` positions (1 for dense features) of `channels`.
     public init(_ engine: Engine, batch: Int, spatial: (Int, Int)?, channels: Int, epsilon: Float) {
         self.channels = channels
-        let data: dnnl_memory_desc_t
-        if let (h, w) = spatial {
-            data = DNNL.memoryDesc([batch, channels, h, w], dnnl_nhwc)
-        } else {
-            data = DNNL.memoryDesc([batch, channels], dnnl_nc)
-        }
+        // Dense features are seen as 1×1 images: oneDNN's JIT kernels take NHWC, while plain
+        // (N, C) falls back to a reference kernel several times slower.
+        let (h, w) = spatial ?? (1, 1)
+        let data = DNNL.memoryDesc([batch, channels, h, w], dnnl_nhwc)
         let stats = DNNL.memoryDesc([channels], dnnl_a)
         var dataDesc = data
         let flags = dnnl_use_scale.rawValue | dnnl_use_shift.rawValue

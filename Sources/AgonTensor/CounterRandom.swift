@@ -1,6 +1,6 @@
 // Seeded counter-based random numbers: a draw depends only on (seed, stream, counters), never
-import Glibc
 // on how many processes share the work or in what order they draw.
+import CAgonKernels
 
 /// Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011).
 ///
@@ -17,54 +17,47 @@ public struct CounterRandom: Sendable {
 
     public init(seed: UInt64) { self.seed = seed }
 
+    /// The Philox key: the seed's low word, and its high word mixed with the stream.
+    @inline(__always)
+    private func key(_ stream: Stream) -> (UInt32, UInt32) {
+        (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32) ^ (stream.rawValue &* 0x9E37_79B9))
+    }
+
     /// Four independent 32-bit words for a counter.
     @inline(__always)
     public func block(_ stream: Stream, _ c0: UInt32, _ c1: UInt32, _ c2: UInt32, _ c3: UInt32 = 0) -> SIMD4<UInt32> {
-        var k0 = UInt32(truncatingIfNeeded: seed)
-        var k1 = UInt32(truncatingIfNeeded: seed >> 32) ^ (stream.rawValue &* 0x9E37_79B9)
-        var x = SIMD4<UInt32>(c0, c1, c2, c3)
-        for _ in 0..<10 {
-            let p0 = UInt64(0xD251_1F53) &* UInt64(x[0])
-            let p1 = UInt64(0xCD9E_8D57) &* UInt64(x[2])
-            x = SIMD4(UInt32(truncatingIfNeeded: p1 >> 32) ^ x[1] ^ k0, UInt32(truncatingIfNeeded: p1),
-                      UInt32(truncatingIfNeeded: p0 >> 32) ^ x[3] ^ k1, UInt32(truncatingIfNeeded: p0))
-            k0 = k0 &+ 0x9E37_79B9
-            k1 = k1 &+ 0xBB67_AE85
-        }
-        return x
-    }
-
-    /// A uniform value in the open interval (0, 1) from 24 random bits.
-    @inline(__always)
-    public static func unit(_ word: UInt32) -> Float {
-        (Float(word >> 8) + 0.5) * (1.0 / 16_777_216.0)
-    }
-
-    /// Fills `count` values with N(0, 1) draws for (`stream`, `a`, `b`): element j comes from
-    /// counter (j / 4, a, b) through Box–Muller, so any prefix of the row is the same draw.
-    public func fillNormal(_ out: UnsafeMutablePointer<Float>, count: Int, stream: Stream, _ a: UInt32, _ b: UInt32) {
-        var j = 0
-        while j < count {
-            let w = block(stream, UInt32(j / 4), a, b)
-            let u1 = Self.unit(w[0]), u2 = Self.unit(w[1]), u3 = Self.unit(w[2]), u4 = Self.unit(w[3])
-            let r1 = (-2 * _log(u1)).squareRoot(), r2 = (-2 * _log(u3)).squareRoot()
-            let t1 = 2 * Float.pi * u2, t2 = 2 * Float.pi * u4
-            let values = SIMD4<Float>(r1 * _cos(t1), r1 * _sin(t1), r2 * _cos(t2), r2 * _sin(t2))
-            for lane in 0..<4 where j < count { out[j] = values[lane]; j += 1 }
-        }
-    }
-
-    /// Fills `count` values uniform in [low, high) for (`stream`, `a`, `b`).
-    public func fillUniform(_ out: UnsafeMutablePointer<Float>, count: Int, low: Float, high: Float,
-                            stream: Stream, _ a: UInt32, _ b: UInt32) {
-        var j = 0
-        while j < count {
-            let w = block(stream, UInt32(j / 4), a, b)
-            for lane in 0..<4 where j < count {
-                out[j] = low + (high - low) * Self.unit(w[lane])
-                j += 1
+        let (k0, k1) = key(stream)
+        var counter = SIMD4<UInt32>(c0, c1, c2, c3)
+        var out = SIMD4<UInt32>()
+        withUnsafeBytes(of: &counter) { c in
+            withUnsafeMutableBytes(of: &out) { o in
+                agon_philox(c.baseAddress!.assumingMemoryBound(to: UInt32.self), k0, k1,
+                            o.baseAddress!.assumingMemoryBound(to: UInt32.self))
             }
         }
+        return out
+    }
+
+    /// A uniform value in the open interval (0, 1) from the top 23 bits of `word`.
+    @inline(__always)
+    public static func unit(_ word: UInt32) -> Float {
+        (Float(word >> 9) + 0.5) * (1.0 / 8_388_608.0)
+    }
+
+    /// Fills `count` values with N(0, 1) draws for (`stream`, `a`, `b`, `c`): counter
+    /// (j / 4, a, b, c) gives values j…j+3 through Box–Muller, so any prefix of the row is the
+    /// same draw.
+    public func fillNormal(_ out: UnsafeMutablePointer<Float>, count: Int, stream: Stream,
+                           _ a: UInt32, _ b: UInt32, _ c: UInt32 = 0) {
+        let (k0, k1) = key(stream)
+        agon_fill_normal(out, count, k0, k1, a, b, c)
+    }
+
+    /// Fills `count` values uniform in (low, high) for (`stream`, `a`, `b`, `c`).
+    public func fillUniform(_ out: UnsafeMutablePointer<Float>, count: Int, low: Float, high: Float,
+                            stream: Stream, _ a: UInt32, _ b: UInt32, _ c: UInt32 = 0) {
+        let (k0, k1) = key(stream)
+        agon_fill_uniform(out, count, low, high, k0, k1, a, b, c)
     }
 
     /// A permutation of 0..<n (Fisher–Yates) for (`stream`, `a`).
@@ -79,8 +72,3 @@ public struct CounterRandom: Sendable {
         return order
     }
 }
-
-// libm through Glibc.
-@inline(__always) func _log(_ x: Float) -> Float { Float(logf(x)) }
-@inline(__always) func _cos(_ x: Float) -> Float { Float(cosf(x)) }
-@inline(__always) func _sin(_ x: Float) -> Float { Float(sinf(x)) }

@@ -42,8 +42,7 @@ public enum Checkpoint {
         try SafeTensors(metadata: meta, tensors: tensors).write(to: path)
         let manifest: [String: Any] = ["step": step, "file": fileName(step: step), "model": model.kind.rawValue]
         let json = try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys])
-        let manifestFile = SafeTensorsManifest(path: directory + "/latest.json")
-        try manifestFile.write(json)
+        try writeFileAtomically(Array(json), to: directory + "/latest.json")
         return path
     }
 
@@ -87,23 +86,5 @@ public enum Checkpoint {
     private static func parameterNames(_ model: GANModel, _ network: GANNetwork) -> [String] {
         let net = network == .generator ? model.generator : model.discriminator
         return net.namedParameters.filter { $0.parameter.isTrainable }.map(\.name)
-    }
-}
-
-/// A small JSON file written atomically (temporary file, fsync, rename).
-struct SafeTensorsManifest {
-    let path: String
-
-    func write(_ data: Data) throws {
-        let temporary = path + ".tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: data) else {
-            throw CheckpointError(.io, "\(path): cannot write the checkpoint manifest")
-        }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
-        try handle.synchronize()
-        try handle.close()
-        guard rename(temporary, path) == 0 else {
-            throw CheckpointError(.io, "\(path): cannot rename the checkpoint manifest into place", posixCode: errno)
-        }
     }
 }

@@ -47,9 +47,10 @@ public final class GANStep {
         let G = model.generator, D = model.discriminator, loss = model.loss
         var metrics = StepMetrics(step: context.step)
 
-        let fake = G.forward(z, context: context)
-        let realOut = D.forward(x, context: context)
-        var fakeOut = discriminatorOnFake.forward(fake, context: context)
+        // Passes: 0 G, 1 D on real, 2 D on generated, 3 D again after its update (alternating).
+        let fake = G.forward(z, context: context.pass(0))
+        let realOut = D.forward(x, context: context.pass(1))
+        var fakeOut = discriminatorOnFake.forward(fake, context: context.pass(2))
         summarize(real: realOut, fake: fakeOut, into: &metrics)
 
         metrics.discriminatorRealLoss = loss.evaluate(realOut.pointer, count: batch, term: .discriminatorReal, gradient: g.real.pointer)
@@ -62,7 +63,7 @@ public final class GANStep {
 
         if mode == .alternating {
             try update.apply([.discriminator], step: context.step)
-            fakeOut = discriminatorOnFake.forward(fake, context: context)
+            fakeOut = discriminatorOnFake.forward(fake, context: context.pass(3))
         }
         metrics.generatorLoss = loss.evaluate(fakeOut.pointer, count: batch, term: .generator, gradient: g.generator.pointer)
         let fakeGradient = discriminatorOnFake.backward(g.generator, parameterGradients: false, inputGradient: true)!

@@ -306,8 +306,9 @@ private func readFile(_ path: String) throws -> [UInt8] {
     return bytes
 }
 
-/// Writes `bytes` to `path` through a synced temporary file, a rename, and a synced directory.
-private func writeFileAtomically(_ bytes: [UInt8], to path: String) throws {
+/// Writes `bytes` to `path` through a synced temporary file, a rename, and a synced directory:
+/// a reader sees the old file or the new one, never a part. Used for checkpoints and manifests.
+public func writeFileAtomically(_ bytes: [UInt8], to path: String) throws {
     let slash = path.lastIndex(of: "/")
     let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
     let name = slash.map { String(path[path.index(after: $0)...]) } ?? path

@@ -4,6 +4,7 @@
 #define AGON_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /// y[i] += x[i]
 void agon_add(const float *x, float *y, size_t n);
@@ -24,5 +25,14 @@ void agon_apply_mask(const float *x, const float *mask, float *y, size_t n, floa
 /// Adam, Keras form: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; w -= rate * m / (sqrt(v) + eps)
 void agon_adam(float *w, const float *g, float *m, float *v, size_t n,
                float rate, float beta1, float beta2, float epsilon);
+
+/// Philox4x32-10 (Salmon et al. 2011): four random words for counter c under key (k0, k1).
+void agon_philox(const uint32_t c[4], uint32_t k0, uint32_t k1, uint32_t out[4]);
+/// out[j] = low + (high - low) * unit(word j of philox((j/4, a, b, c))), unit in (0, 1).
+void agon_fill_uniform(float *out, size_t n, float low, float high, uint32_t k0, uint32_t k1,
+                       uint32_t a, uint32_t b, uint32_t c);
+/// N(0, 1) by Box-Muller: block (j/4, a, b, c) gives u1..u4 and values
+/// r1 cos t1, r1 sin t1, r2 cos t2, r2 sin t2 with r = sqrt(-2 ln u), t = 2 pi u'.
+void agon_fill_normal(float *out, size_t n, uint32_t k0, uint32_t k1, uint32_t a, uint32_t b, uint32_t c);
 
 #endif
