@@ -87,6 +87,12 @@ enum DNNL {
         return dnnl_memory_desc_get_size(&md)
     }
 
+    static func implementation(_ pd: dnnl_primitive_desc_t) -> String {
+        var name: UnsafePointer<CChar>?
+        guard dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name) == dnnl_success, let name else { return "" }
+        return String(cString: name)
+    }
+
     static func query(_ pd: dnnl_primitive_desc_t, _ what: dnnl_query_t, _ index: Int32 = 0) -> dnnl_memory_desc_t {
         guard let md = dnnl_primitive_desc_query_md(pd, what, index) else {
             preconditionFailure("oneDNN primitive has no memory descriptor for query \(what.rawValue)")
@@ -123,6 +129,32 @@ final class Primitive {
                    "dnnl_primitive_desc_create")
         self.init(engine, descriptor: pd!)
     }
+
+    /// Creates the first implementation whose name satisfies `preferred` (oneDNN lists them
+    /// fastest-first for typical shapes), or oneDNN's own first choice when none does.
+    convenience init(_ engine: Engine, op: UnsafeRawPointer, hint: Primitive? = nil, preferring preferred: (String) -> Bool) {
+        var iterator: dnnl_primitive_desc_iterator_t?
+        DNNL.check(dnnl_primitive_desc_iterator_create(&iterator, op, nil, engine.engine, hint?.descriptor),
+                   "dnnl_primitive_desc_iterator_create")
+        defer { dnnl_primitive_desc_iterator_destroy(iterator) }
+        var chosen: dnnl_primitive_desc_t?
+        repeat {
+            let candidate = dnnl_primitive_desc_iterator_fetch(iterator)!
+            if preferred(DNNL.implementation(candidate)) {
+                chosen = candidate
+                break
+            }
+            dnnl_primitive_desc_destroy(candidate)
+        } while dnnl_primitive_desc_iterator_next(iterator) == dnnl_success
+        guard let chosen else {
+            self.init(engine, op: op, hint: hint)
+            return
+        }
+        self.init(engine, descriptor: chosen)
+    }
+
+    /// The name of the implementation oneDNN chose (`brgconv:avx512_core`, `gemm:jit`, …).
+    var implementation: String { DNNL.implementation(descriptor) }
 
     deinit {
         for a in args { dnnl_memory_destroy(a.memory) }

@@ -1,0 +1,1 @@
+// The wire layer: placeholder until its files land.
