@@ -15,6 +15,7 @@ let package = Package(
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib"),
         .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo"),
+        .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ"),   // no pkgConfig: its .pc emits -isystem
 
         // The numerical core: tensors on oneDNN, then layers, then the GAN.
         // Elementwise loops in C, where the compiler vectorises sqrt, division and selects.
@@ -25,9 +26,15 @@ let package = Package(
         .target(name: "AgonNN", dependencies: ["AgonTensor"]),
         .target(name: "AgonTraining", dependencies: ["AgonNN", "AgonTensor", "CZlib"]),
         .target(name: "AgonPlot", dependencies: ["CCairo"]),
+        // The one place that knows ZeroMQ and message layouts.
+        .target(name: "AgonWire", dependencies: ["CZeroMQ"]),
+
+        // The roles.
+        .target(name: "AgonCoordinator", dependencies: ["AgonTraining", "AgonNN", "AgonTensor", "AgonWire"]),
+        .target(name: "AgonWorker", dependencies: ["AgonTraining", "AgonNN", "AgonTensor", "AgonWire"]),
 
         .executableTarget(name: "agon", dependencies: [
-            "AgonTraining", "AgonNN", "AgonTensor", "AgonPlot",
+            "AgonTraining", "AgonNN", "AgonTensor", "AgonPlot", "AgonWire", "AgonCoordinator", "AgonWorker",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -35,6 +42,7 @@ let package = Package(
         .testTarget(name: "AgonNNTests", dependencies: ["AgonNN", "AgonTensor"]),
         .testTarget(name: "AgonTrainingTests", dependencies: ["AgonTraining", "AgonNN", "AgonTensor"]),
         .testTarget(name: "AgonPlotTests", dependencies: ["AgonPlot"]),
+        .testTarget(name: "AgonWireTests", dependencies: ["AgonWire"]),
         .testTarget(name: "EndToEndTests", dependencies: ["AgonNN", "AgonTensor"]),
     ]
 )

@@ -46,10 +46,11 @@ public enum Checkpoint {
         return path
     }
 
-    /// Restores parameters, moving statistics and optimizer state from `path`; returns the step.
+    /// Restores parameters, moving statistics and optimizer state from `path`; returns the step
+    /// and the file's metadata.
     ///
     /// Every tensor the model and optimizers have must be in the file with the same shape.
-    public static func restore(path: String, model: GANModel, update: LocalUpdate) throws -> Int {
+    public static func restore(path: String, model: GANModel, update: LocalUpdate) throws -> (step: Int, metadata: [String: String]) {
         let file = try SafeTensors.read(path: path)
         func tensor(_ name: String, shape: [Int]) throws -> Tensor {
             guard let t = file[name] else {
@@ -72,7 +73,7 @@ public enum Checkpoint {
         guard let step = Int(file.metadata[stepKey] ?? "") else {
             throw CheckpointError(.invalidMetadata, "\(path): metadata has no step count")
         }
-        return step
+        return (step, file.metadata)
     }
 
     /// The newest checkpoint in `directory` named by `latest.json`, if any.

@@ -6,7 +6,7 @@ import AgonTensor
 /// A generator, a discriminator, the loss that joins them and the latent size.
 public struct GANModel {
     /// The zoo's models.
-    public enum Kind: String, Sendable, CaseIterable {
+    public enum Kind: String, Sendable, CaseIterable, Codable {
         /// The seed article's MLP GAN exactly: G ends in a sigmoid.
         case seedMLP = "seed-mlp"
         /// The same sizes with G ending in tanh, matching data scaled to [−1, 1] (default).
@@ -84,6 +84,22 @@ public struct GANModel {
         }
         Initializer.initialize(generator, seed: seed)
         Initializer.initialize(discriminator, seed: seed)
+    }
+
+    /// The run's fixed latent vectors, (count, latent): the same for a seed in every process,
+    /// so that sample grids are comparable across time and between `agon train` and `agon run`.
+    public func fixedNoise(count: Int, seed: UInt64) -> Tensor {
+        let noise = Tensor(zeros: [count, latentSize])
+        let random = CounterRandom(seed: seed)
+        for i in 0..<count {
+            random.fillNormal(noise.pointer + i * latentSize, count: latentSize, stream: .fixedNoise, 0, UInt32(i))
+        }
+        return noise
+    }
+
+    /// G's images for `noise`, in inference mode (BatchNorm's moving statistics).
+    public func samples(_ noise: Tensor) -> Tensor {
+        generator.forward(noise, context: .inference)
     }
 
     /// Every parameter of both networks with its full name (`g/0_dense/kernel`, …).

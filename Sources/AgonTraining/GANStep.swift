@@ -4,7 +4,7 @@ import AgonNN
 import AgonTensor
 
 /// How the two networks are updated within a step.
-public enum UpdateMode: String, Sendable, CaseIterable {
+public enum UpdateMode: String, Sendable, CaseIterable, Codable {
     /// Both gradients from one forward pass, then both updates: the classic TensorFlow loop.
     case simultaneous
     /// D's update first; then G's gradient through the updated D (the PyTorch DCGAN loop).
@@ -62,7 +62,7 @@ public final class GANStep {
         metrics.discriminatorGradientNorm = D.gradientNorm()
 
         if mode == .alternating {
-            try update.apply([.discriminator], step: context.step)
+            try update.apply([.discriminator], step: context.step, metrics: metrics)
             fakeOut = discriminatorOnFake.forward(fake, context: context.pass(3))
         }
         metrics.generatorLoss = loss.evaluate(fakeOut.pointer, count: batch, term: .generator, gradient: g.generator.pointer)
@@ -70,7 +70,7 @@ public final class GANStep {
         G.zeroGradients()
         G.backward(fakeGradient, parameterGradients: true, inputGradient: false)
         metrics.generatorGradientNorm = G.gradientNorm()
-        try update.apply(mode == .alternating ? [.generator] : [.generator, .discriminator], step: context.step)
+        try update.apply(mode == .alternating ? [.generator] : [.generator, .discriminator], step: context.step, metrics: metrics)
 
         lastFake = fake
         lastRealOutput = realOut

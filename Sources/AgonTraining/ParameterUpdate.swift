@@ -14,8 +14,9 @@ public enum GANNetwork: String, Sendable, CaseIterable {
 /// gradients to the coordinator, which averages those of every live worker, steps its
 /// optimizer and returns the parameters; the training step does not know which it talks to.
 public protocol ParameterUpdate: AnyObject {
-    /// Updates `network`'s parameters from their gradients, for global step `step`.
-    func apply(_ networks: [GANNetwork], step: Int) throws
+    /// Updates `networks`' parameters from their gradients, for global step `step`; `metrics`
+    /// holds what the step has measured so far (its losses), for the coordinator's progress.
+    func apply(_ networks: [GANNetwork], step: Int, metrics: StepMetrics) throws
 }
 
 /// Adam (or SGD) for each network, in this process: the no-op average of a one-worker run.
@@ -38,7 +39,7 @@ public final class LocalUpdate: ParameterUpdate {
         network == .generator ? generatorOptimizer : discriminatorOptimizer
     }
 
-    public func apply(_ networks: [GANNetwork], step: Int) throws {
+    public func apply(_ networks: [GANNetwork], step: Int, metrics: StepMetrics) throws {
         for network in networks { optimizer(for: network).step() }
     }
 }

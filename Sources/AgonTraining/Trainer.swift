@@ -5,7 +5,7 @@ import AgonNN
 import AgonTensor
 
 /// Everything that defines a training run.
-public struct TrainingConfiguration: Sendable {
+public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var model: GANModel.Kind = .mlp
     /// Samples per step on each worker.
     public var batch = 64
@@ -36,9 +36,11 @@ public final class Trainer {
     public let configuration: TrainingConfiguration
     public let model: GANModel
     public let update: ParameterUpdate
-    public let schedule: BatchSchedule
+    public private(set) var schedule: BatchSchedule
     public let dataset: ImageDataset
-    public let rank: Int
+    public private(set) var rank: Int
+    /// Where the current epoch began, when a coordinator decides epochs (nil: step / epoch length).
+    public private(set) var epochStart: (epoch: Int, step: Int)?
     private let step: GANStep
     private let latent: Tensor
     private let images: Tensor
@@ -60,10 +62,18 @@ public final class Trainer {
         random = CounterRandom(seed: configuration.seed)
         latent = Tensor(zeros: [configuration.batch, model.latentSize])
         images = Tensor(zeros: [configuration.batch] + model.imageShape)
-        fixedNoise = Tensor(zeros: [configuration.sampleCount, model.latentSize])
-        for i in 0..<configuration.sampleCount {
-            random.fillNormal(fixedNoise.pointer + i * model.latentSize, count: model.latentSize,
-                              stream: .fixedNoise, 0, UInt32(i))
+        fixedNoise = model.fixedNoise(count: configuration.sampleCount, seed: configuration.seed)
+    }
+
+    /// Makes this replica worker `rank` of `workers` in epoch `epoch`, which began at step
+    /// `epochStart`: the coordinator re-shards the data among the live workers at each epoch.
+    public func assign(rank: Int, workers: Int, epoch: Int, epochStart: Int) {
+        precondition(rank >= 0 && rank < workers, "rank \(rank) is not in 0..<\(workers)")
+        self.rank = rank
+        self.epochStart = (epoch, epochStart)
+        if workers != schedule.workers {
+            schedule = BatchSchedule(datasetCount: dataset.count, batchPerWorker: configuration.batch,
+                                     workers: workers, seed: configuration.seed)
         }
     }
 
@@ -84,7 +94,10 @@ public final class Trainer {
             random.fillNormal(latent.pointer + i * size, count: size, stream: .latent,
                               UInt32(truncatingIfNeeded: globalStep), UInt32(first + i))
         }
-        dataset.fillImages(indices: schedule.indices(step: globalStep, rank: rank), into: images.pointer)
+        let indices = epochStart.map {
+            schedule.indices(epoch: $0.epoch, stepInEpoch: globalStep - $0.step, rank: rank)
+        } ?? schedule.indices(step: globalStep, rank: rank)
+        dataset.fillImages(indices: indices, into: images.pointer)
         let context = ForwardContext(training: true, step: globalStep, firstSample: first)
         var metrics = try step(z: latent, x: images, context: context)
         metrics.step = globalStep + 1
@@ -93,7 +106,7 @@ public final class Trainer {
 
     /// G's images for the fixed noise, in inference mode: comparable across the whole run.
     public func samples() -> Tensor {
-        model.generator.forward(fixedNoise, context: .inference)
+        model.samples(fixedNoise)
     }
 
     /// Trains from step `start` to `totalSteps`, telling `observer` about each step, sample grid
@@ -126,7 +139,7 @@ public final class Trainer {
     /// Restores the newest checkpoint in `directory`, if any; returns the step to resume from.
     public func resume(from directory: String) throws -> Int {
         guard let path = Checkpoint.latest(in: directory), let local = update as? LocalUpdate else { return 0 }
-        return try Checkpoint.restore(path: path, model: model, update: local)
+        return try Checkpoint.restore(path: path, model: model, update: local).step
     }
 
     private var metadata: [String: String] {

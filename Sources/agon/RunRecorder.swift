@@ -60,9 +60,7 @@ final class RunRecorder: TrainingObserver {
     }
 
     func didGenerateSamples(step: Int, images: Tensor) throws {
-        let path = directory + "/samples/" + String(format: "step-%08d.png", step)
-        try ImageGrid(images: images.scalars, count: images.rows, height: images.shape[1], width: images.shape[2])
-            .writePNG(to: path)
+        try writeSampleGrid(images, step: step, runDirectory: directory)
     }
 
     func didCheckpoint(step: Int, path: String) throws {
@@ -77,4 +75,12 @@ final class RunRecorder: TrainingObserver {
         log(String(format: "done: %d steps in %.1f s; last G loss %.4f, D loss %.4f; samples in %@/samples",
                    lastMetrics.step, seconds, lastMetrics.generatorLoss, lastMetrics.discriminatorLoss, directory))
     }
+}
+
+/// Writes G's images after `step` as `RUN/samples/step-NNNNNNNN.png`.
+func writeSampleGrid(_ images: Tensor, step: Int, runDirectory: String) throws {
+    try FileManager.default.createDirectory(atPath: runDirectory + "/samples", withIntermediateDirectories: true)
+    let path = runDirectory + "/samples/" + String(format: "step-%08d.png", step)
+    try ImageGrid(images: images.scalars, count: images.rows, height: images.shape[1], width: images.shape[2])
+        .writePNG(to: path)
 }

@@ -55,6 +55,16 @@ struct TrainingOptions: ParsableArguments {
         guard dropout >= 0, dropout < 1 else { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
     }
 
+    /// The same options as command-line arguments, to hand to a child process.
+    var arguments: [String] {
+        var list = ["--model", model.rawValue, "--batch", String(batch), "--seed", String(seed), "--lr", String(learningRate),
+                    "--update", update.rawValue, "--data", data, "--sample-every", String(sampleEvery),
+                    "--checkpoint-every", String(checkpointEvery), "--width-divisor", String(widthDivisor), "--dropout", String(dropout)]
+        if let steps { list += ["--steps", String(steps)] }
+        if let epochs { list += ["--epochs", String(epochs)] }
+        return list
+    }
+
     var configuration: TrainingConfiguration {
         var c = TrainingConfiguration()
         c.model = model; c.batch = batch; c.steps = steps; c.epochs = epochs; c.seed = seed

@@ -70,6 +70,16 @@ public struct BatchSchedule: Sendable {
         return order(epoch: epoch(ofStep: step))[start..<start + globalBatch]
     }
 
+    /// The indices worker `rank` trains on at step `stepInEpoch` of epoch `epoch`: for a
+    /// coordinator that starts epochs itself, as when workers leave or join.
+    public func indices(epoch: Int, stepInEpoch: Int, rank: Int) -> ArraySlice<Int> {
+        precondition(rank >= 0 && rank < workers, "BatchSchedule.indices: rank \(rank) not in 0..<\(workers)")
+        precondition(stepInEpoch >= 0 && stepInEpoch < stepsPerEpoch,
+                     "BatchSchedule.indices: step \(stepInEpoch) not in 0..<\(stepsPerEpoch) of the epoch")
+        let start = stepInEpoch * globalBatch + rank * batchPerWorker
+        return order(epoch: epoch)[start..<start + batchPerWorker]
+    }
+
     /// The `batchPerWorker` sample indices that worker `rank` trains on at step `step`.
     ///
     /// - Precondition: `step ≥ 0` and `0 ≤ rank < workers`.

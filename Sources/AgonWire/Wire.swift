@@ -1,1 +1,0 @@
-// The wire layer: placeholder until its files land.

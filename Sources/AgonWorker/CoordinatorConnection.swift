@@ -1,0 +1,137 @@
+// A worker's link to its coordinator: a DEALER socket, join and welcome, heartbeats both ways,
+// and reconnection with backoff (the ZeroMQ guide's Paranoid Pirate) when the coordinator
+// falls silent.
+import AgonTraining
+import AgonWire
+import Foundation
+
+/// What the connection hands back to the exchange logic.
+enum Incoming {
+    case parameters(Parameters)
+    case complete(Complete)
+    /// The connection was re-established and the worker joined again.
+    case rejoined(Welcome)
+    case other
+}
+
+final class CoordinatorConnection {
+    let configuration: WorkerConfiguration
+    let log: (String) -> Void
+    private let stop: StopFlag
+    private let context: WireContext
+    private var socket: WireSocket
+    private let workerID = UUID().uuidString
+    private let clock = ContinuousClock()
+    private var lastHeard: ContinuousClock.Instant
+    private var lastSent: ContinuousClock.Instant
+    private(set) var welcome: Welcome?
+
+    init(configuration: WorkerConfiguration, stop: StopFlag, log: @escaping (String) -> Void) throws {
+        self.configuration = configuration
+        self.stop = stop
+        self.log = log
+        context = try WireContext()
+        socket = try CoordinatorConnection.connect(context, configuration)
+        lastHeard = clock.now
+        lastSent = clock.now
+    }
+
+    deinit { socket.close() }
+
+    private static func connect(_ context: WireContext, _ configuration: WorkerConfiguration) throws -> WireSocket {
+        var options = WireSocket.Options()
+        if let curve = configuration.curve {
+            options.security = .curveClient(serverPublicKey: curve.serverPublicKey, publicKey: curve.publicKey, secretKey: curve.secretKey)
+        }
+        let socket = try WireSocket(context, kind: .dealer, options: options)
+        try socket.connect(configuration.coordinator)
+        return socket
+    }
+
+    /// Sends join and waits for the welcome; fails after `timeout` seconds of silence.
+    func join(timeout: Double) throws -> Welcome {
+        let join = Join(workerID: workerID, host: ProcessInfo.processInfo.hostName, pid: getpid())
+        try send(.join(join))
+        let deadline = clock.now + .seconds(timeout)
+        while clock.now < deadline {
+            if stop.isStopped { throw CancellationError() }
+            guard let message = try next(timeoutMilliseconds: 250) else { continue }
+            switch message {
+            case .welcome(let w):
+                welcome = w
+                lastHeard = clock.now
+                return w
+            case .refused(let r):
+                throw WorkerError(.refused, "\(configuration.coordinator): the coordinator refused this worker: \(r.reason)")
+            default:
+                continue
+            }
+        }
+        throw WorkerError(.unreachable, "\(configuration.coordinator): no answer from the coordinator within \(Int(timeout)) s; is it running, and does it admit this worker\(configuration.curve == nil ? " (it may require CURVE keys)" : "'s key")?")
+    }
+
+    func send(_ message: WireMessage) throws {
+        try socket.send(frames: message.encoded())
+        lastSent = clock.now
+    }
+
+    /// The next message worth acting on; heartbeats are sent and counted here, and a silent
+    /// coordinator is reconnected to.
+    func receive() throws -> Incoming {
+        while true {
+            if stop.isStopped { throw CancellationError() }
+            if let message = try next(timeoutMilliseconds: Int(configuration.heartbeatInterval * 1000)) {
+                lastHeard = clock.now
+                switch message {
+                case .parameters(let p): return .parameters(p)
+                case .complete(let c): return .complete(c)
+                case .refused(let r):
+                    throw WorkerError(.refused, "\(configuration.coordinator): the coordinator refused this worker: \(r.reason)")
+                default: break
+                }
+            }
+            let now = clock.now
+            if now - lastSent >= .seconds(configuration.heartbeatInterval) {
+                try send(.heartbeat(Heartbeat(step: 0)))
+            }
+            if now - lastHeard > .seconds(configuration.heartbeatInterval * Double(configuration.liveness)) {
+                return .rejoined(try reconnect())
+            }
+        }
+    }
+
+    /// Reconnects with a fresh socket and joins again, backing off from 1 s to 32 s.
+    private func reconnect() throws -> Welcome {
+        log("worker: no heartbeat from \(configuration.coordinator) for \(configuration.liveness) s; reconnecting")
+        let giveUp = clock.now + .seconds(configuration.reconnectTimeout)
+        var backoff = 1.0
+        while clock.now < giveUp {
+            if stop.isStopped { throw CancellationError() }
+            socket.close()
+            socket = try CoordinatorConnection.connect(context, configuration)
+            do {
+                let welcome = try join(timeout: backoff)
+                log("worker: rejoined \(configuration.coordinator) as rank \(welcome.rank) at step \(welcome.step)")
+                return welcome
+            } catch let error as WorkerError where error.code == .unreachable {
+                backoff = min(backoff * 2, 32)
+            }
+        }
+        throw WorkerError(.coordinatorGone, "\(configuration.coordinator): the coordinator has been gone for \(Int(configuration.reconnectTimeout)) s; giving up")
+    }
+
+    /// Tells the coordinator this worker is leaving (best effort).
+    func leave(_ reason: String) {
+        try? send(.leave(Leave(reason: reason)))
+    }
+
+    private func next(timeoutMilliseconds: Int) throws -> WireMessage? {
+        guard let frames = try socket.receive(timeoutMilliseconds: timeoutMilliseconds) else { return nil }
+        do {
+            return try WireMessage.decode(frames, maxPayloadBytes: 1 << 30)
+        } catch {
+            log("worker: dropped a message from the coordinator: \(error)")
+            return nil
+        }
+    }
+}

@@ -1,0 +1,60 @@
+// The worker's loop: join, build the replica the coordinator describes, and train step after
+// step through the coordinator, following its rank and epoch assignments, until it says done.
+import AgonNN
+import AgonTensor
+import AgonTraining
+import AgonWire
+import Foundation
+
+/// One replica of a distributed run.
+public final class Worker {
+    public let configuration: WorkerConfiguration
+    private let log: (String) -> Void
+    private let observer: ((StepMetrics) -> Void)?
+
+    /// A worker; `observer` sees each step's metrics.
+    public init(configuration: WorkerConfiguration, log: @escaping (String) -> Void, observer: ((StepMetrics) -> Void)? = nil) {
+        self.configuration = configuration
+        self.log = log
+        self.observer = observer
+    }
+
+    /// Trains until the coordinator says the run is complete (returns the final step) or `stop`
+    /// is set (sends leave and returns nil).
+    public func run(stop: StopFlag) throws -> Int? {
+        let connection = try CoordinatorConnection(configuration: configuration, stop: stop, log: log)
+        let remote = RemoteUpdate(connection: connection, stop: stop)
+        do {
+            let welcome = try connection.join(timeout: configuration.joinTimeout)
+            var training: TrainingConfiguration
+            do {
+                training = try JSONDecoder().decode(TrainingConfiguration.self, from: Data(welcome.configuration.utf8))
+            } catch {
+                throw WorkerError(.badConfiguration, "\(configuration.coordinator): cannot read the run's settings: \(error)")
+            }
+            if let dir = configuration.dataDirectory { training.dataDirectory = dir }
+            let dataset = try ImageDataset.load(directory: training.dataDirectory, split: .train)
+            let trainer = Trainer(configuration: training, engine: Engine(threads: 1), dataset: dataset, update: remote,
+                                  rank: 0, workers: max(1, Int(welcome.world)))
+            remote.model = trainer.model
+            log("worker: joined \(configuration.coordinator)" + (welcome.rank >= 0 ? " as rank \(welcome.rank) of \(welcome.world) at step \(welcome.step)" : "; waiting for a place in the run"))
+            try remote.awaitParameters()
+            while true {
+                let a = remote.assignment!
+                trainer.assign(rank: a.rank, workers: a.world, epoch: a.epoch, epochStart: a.epochStart)
+                do {
+                    let metrics = try trainer.trainStep(a.step)
+                    observer?(metrics)
+                } catch ExchangeInterruption.resync {
+                    continue
+                }
+            }
+        } catch ExchangeInterruption.complete(let step) {
+            log("worker: the coordinator says the run is complete after step \(step)")
+            return step
+        } catch is CancellationError {
+            connection.leave("stopped")
+            return nil
+        }
+    }
+}

@@ -1,0 +1,22 @@
+// What a worker is told: where the coordinator is, its CURVE keys, and how patient to be.
+import AgonWire
+
+/// The settings of `agon worker`.
+public struct WorkerConfiguration: Sendable {
+    /// The coordinator's endpoint (`tcp://HOST:PORT`).
+    public var coordinator: String
+    /// Overrides the run's data folder (the coordinator's) on this machine.
+    public var dataDirectory: String?
+    /// CURVE: the coordinator's public key and this worker's key pair (Z85); nil without CURVE.
+    public var curve: (serverPublicKey: String, publicKey: String, secretKey: String)?
+    /// Heartbeat period, seconds.
+    public var heartbeatInterval: Double = 1
+    /// Missed heartbeats after which the coordinator counts as gone and the worker reconnects.
+    public var liveness: Int = 3
+    /// Seconds to wait for the first welcome before giving up with an error.
+    public var joinTimeout: Double = 30
+    /// Seconds to keep trying to reach a coordinator that went away before giving up.
+    public var reconnectTimeout: Double = 300
+
+    public init(coordinator: String) { self.coordinator = coordinator }
+}

@@ -1,0 +1,89 @@
+// `agon coordinator`: the process that keeps a run's parameters and averages its workers'
+// gradients. Started by `agon run`, or by hand or a cluster engine on its own machine.
+import AgonCoordinator
+import AgonTraining
+import AgonWire
+import ArgumentParser
+import Foundation
+
+struct CoordinatorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coordinator",
+        abstract: "Average the workers' gradients, step the optimizers and checkpoint the run.",
+        discussion: "Starts step 1 when --workers workers have joined; started again on the same --run-dir, it resumes from the last checkpoint.")
+
+    @OptionGroup var options: TrainingOptions
+
+    @Option(help: "ZeroMQ endpoint to listen on (tcp://HOST:PORT; PORT * picks a free one, written to RUN/coordinator.json).")
+    var bind: String = "tcp://127.0.0.1:5555"
+
+    @Option(help: "The run folder (checkpoints, coordinator.json).")
+    var runDir: String = "runs/run"
+
+    @Option(help: "Workers to wait for before the first step.")
+    var workers: Int = 1
+
+    @Option(help: "Seconds to wait for the other workers after the first gradient of a step arrives.")
+    var stepDeadline: Double = 10
+
+    @Option(help: "CURVE secret key file (from `agon keys generate`): encrypt, and admit only --authorized-keys.")
+    var curveSecret: String?
+
+    @Option(help: "Folder of public key files of the workers to admit (with --curve-secret).")
+    var authorizedKeys: String?
+
+    @Flag(help: "Print one JSON line per step on standard output (for `agon run`).")
+    var progressJSON = false
+
+    @Flag(help: "Stop when the parent process exits (set by `agon run`).")
+    var exitWithParent = false
+
+    func validate() throws {
+        guard workers >= 1 else { throw ValidationError("--workers must be at least 1, got \(workers)") }
+        guard stepDeadline > 0 else { throw ValidationError("--step-deadline must be positive") }
+        guard (curveSecret == nil) == (authorizedKeys == nil) else {
+            throw ValidationError("--curve-secret and --authorized-keys go together")
+        }
+        guard bind.hasPrefix("tcp://") || bind.hasPrefix("ipc://") || bind.hasPrefix("inproc://") else {
+            throw ValidationError("--bind must be a ZeroMQ endpoint such as tcp://0.0.0.0:5555, got \(bind)")
+        }
+    }
+
+    func run() throws {
+        let signals = StopSignals(watchingParent: exitWithParent)
+        var configuration = CoordinatorConfiguration(bind: bind, runDirectory: runDir, workers: workers, training: options.configuration)
+        configuration.stepDeadline = stepDeadline
+        if progressJSON {
+            configuration.onProgress = { p in
+                let line = String(format: #"{"step":%d,"total":%d,"workers":%d,"g_loss":%.6g,"d_loss":%.6g,"samples_per_s":%.1f}"#,
+                                  p.step, p.totalSteps, p.workers, p.generatorLoss, p.discriminatorLoss, p.samplesPerSecond)
+                FileHandle.standardOutput.write(Data((line + "\n").utf8))
+            }
+        }
+        let runDir = self.runDir
+        configuration.onSamples = { step, images in
+            do { try writeSampleGrid(images, step: step, runDirectory: runDir) } catch { logLine("coordinator: \(error)") }
+        }
+        if let curveSecret, let authorizedKeys {
+            configuration.curveSecretKey = try Curve.readKeyFile(at: curveSecret)
+            let keys = try AuthorizedKeys.load(directory: authorizedKeys)
+            for problem in keys.problems { logLine("coordinator: \(problem)") }
+            guard !keys.keys.isEmpty else {
+                throw ValidationError("\(authorizedKeys): no public key files; no worker could join")
+            }
+            configuration.authorizedKeys = Array(keys.keys)
+        } else if !Self.isLoopback(bind) {
+            logLine("coordinator: warning: \(bind) is reachable from other machines and CURVE is off: any peer can join and read the parameters; use --curve-secret and --authorized-keys")
+        }
+        let dataset = try ImageDataset.load(directory: options.data, split: .train)
+        let coordinator = try Coordinator(configuration: configuration, datasetCount: dataset.count, log: logLine)
+        guard try coordinator.run(stop: signals.flag) else {
+            logLine("coordinator: stopped after step \(coordinator.step)")
+            throw ExitCode(130)
+        }
+    }
+
+    static func isLoopback(_ endpoint: String) -> Bool {
+        ["tcp://127.", "tcp://localhost:", "tcp://[::1]:", "ipc://", "inproc://"].contains { endpoint.hasPrefix($0) }
+    }
+}

@@ -1,0 +1,186 @@
+// `agon run`: a whole run on one machine. Starts a coordinator and N workers as child
+// processes on loopback, shows progress, and stops them all on Ctrl-C or SIGTERM.
+import AgonTraining
+import ArgumentParser
+import Foundation
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train on this machine with a coordinator and N worker processes.",
+        discussion: "Each child is this same executable (`agon coordinator …`, `agon worker …`); the run folder gets the coordinator's checkpoints.")
+
+    @OptionGroup var options: TrainingOptions
+
+    @Option(help: "Worker processes.")
+    var workers: Int = 2
+
+    @Option(help: "The run folder.")
+    var runDir: String = "runs/run"
+
+    @Option(help: "Seconds the coordinator waits for a straggler after the first gradient of a step.")
+    var stepDeadline: Double = 10
+
+    func validate() throws {
+        guard workers >= 1 else { throw ValidationError("--workers must be at least 1, got \(workers)") }
+    }
+
+    func run() throws {
+        let signals = StopSignals()
+        let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
+        let endpointFile = runDir + "/coordinator.json"
+        try? FileManager.default.removeItem(atPath: endpointFile)
+
+        let progress = ProgressView(interactive: isatty(STDERR_FILENO) == 1)
+        let coordinator = Child(role: "coordinator", executable: executable,
+                                arguments: ["coordinator", "--bind", "tcp://127.0.0.1:*", "--run-dir", runDir,
+                                            "--workers", String(workers), "--step-deadline", String(stepDeadline),
+                                            "--progress-json", "--exit-with-parent"] + options.arguments,
+                                onLine: progress.update)
+        var children = [coordinator]
+        defer { Child.stopAll(children) }
+        try coordinator.start()
+
+        let endpoint = try waitForEndpoint(endpointFile, coordinator: coordinator, stop: signals.flag)
+        for i in 0..<workers {
+            let worker = Child(role: "worker \(i)", executable: executable,
+                               arguments: ["worker", "--coordinator", endpoint, "--data", options.data, "--exit-with-parent"])
+            try worker.start()
+            children.append(worker)
+        }
+        logLine("agon run: coordinator on \(endpoint), \(workers) worker(s), run folder \(runDir)")
+
+        while coordinator.isRunning {
+            if signals.flag.isStopped {
+                progress.finish()
+                logLine("agon run: stopping every process")
+                Child.stopAll(children)
+                throw ExitCode(130)
+            }
+            if children.dropFirst().allSatisfy({ !$0.isRunning }) {
+                progress.finish()
+                let failed = children.dropFirst().first { $0.status != 0 }
+                throw ValidationError("agon run: every worker has exited\(failed.map { "; \($0.role) exited with status \($0.status)" } ?? "") before the run completed")
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        coordinator.waitForOutput()
+        progress.finish()
+        guard coordinator.status == 0 else {
+            throw ValidationError("agon run: the coordinator exited with status \(coordinator.status); see its lines above")
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while children.contains(where: \.isRunning) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        for child in children.dropFirst() where !child.isRunning && child.status != 0 {
+            logLine("agon run: \(child.role) ended with status \(child.status); the run went on without it")
+        }
+        logLine("agon run: done; checkpoints in \(runDir)/checkpoints")
+    }
+
+    private func waitForEndpoint(_ path: String, coordinator: Child, stop: StopFlag) throws -> String {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && !stop.isStopped {
+            if let data = FileManager.default.contents(atPath: path),
+               let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+               let endpoint = object["endpoint"] as? String {
+                return endpoint
+            }
+            guard coordinator.isRunning else {
+                throw ValidationError("agon run: the coordinator exited with status \(coordinator.status) before listening; see its lines above")
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw ValidationError("agon run: the coordinator did not start listening within 60 s")
+    }
+}
+
+/// A child process of `agon run`: its standard error passes through; standard output is read
+/// line by line when `onLine` is given.
+final class Child: @unchecked Sendable {
+    let role: String
+    private let process = Process()
+    private let onLine: (@Sendable (String) -> Void)?
+    private let output = Pipe()
+    private let reader = DispatchGroup()
+
+    init(role: String, executable: String, arguments: [String], onLine: (@Sendable (String) -> Void)? = nil) {
+        self.role = role
+        self.onLine = onLine
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if onLine != nil { process.standardOutput = output }
+    }
+
+    func start() throws {
+        try process.run()
+        guard let onLine else { return }
+        let handle = output.fileHandleForReading
+        DispatchQueue.global().async(group: reader) {
+            var pending = Data()
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                pending.append(chunk)
+                while let newline = pending.firstIndex(of: 0x0A) {
+                    onLine(String(decoding: pending[pending.startIndex..<newline], as: UTF8.self))
+                    pending.removeSubrange(pending.startIndex...newline)
+                }
+            }
+        }
+    }
+
+    var isRunning: Bool { process.isRunning }
+    var status: Int32 { process.isRunning ? 0 : process.terminationStatus }
+
+    /// Waits until the child's standard output is read to the end.
+    func waitForOutput() { reader.wait() }
+
+    /// SIGTERM to every running child, then SIGKILL to any still running after 5 s.
+    static func stopAll(_ children: [Child]) {
+        for child in children where child.isRunning { child.process.terminate() }
+        let deadline = Date().addingTimeInterval(5)
+        while children.contains(where: \.isRunning) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        for child in children where child.isRunning { kill(child.process.processIdentifier, SIGKILL) }
+        for child in children { child.process.waitUntilExit() }
+    }
+}
+
+/// The progress of a run from the coordinator's JSON lines: a bar on a terminal, a line every
+/// few seconds otherwise.
+final class ProgressView: @unchecked Sendable {
+    private let interactive: Bool
+    private let lock = NSLock()
+    private var lastPrint = Date.distantPast
+    private var started = Date()
+    private var drawn = false
+
+    init(interactive: Bool) { self.interactive = interactive }
+
+    func update(_ line: String) {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+              let step = object["step"] as? Int, let total = object["total"] as? Int else { return }
+        lock.lock(); defer { lock.unlock() }
+        let now = Date()
+        guard now.timeIntervalSince(lastPrint) >= (interactive ? 0.2 : 5) || step == total else { return }
+        lastPrint = now
+        let rate = object["samples_per_s"] as? Double ?? 0
+        let stepsPerSecond = Double(step) / max(now.timeIntervalSince(started), 1e-3)
+        let eta = Double(total - step) / max(stepsPerSecond, 1e-9)
+        let text = String(format: "step %d/%d  %.0f samples/s  ETA %.0fs  G %.4f  D %.4f  workers %d", step, total, rate, eta,
+                          object["g_loss"] as? Double ?? .nan, object["d_loss"] as? Double ?? .nan, object["workers"] as? Int ?? 0)
+        if interactive {
+            let width = 24, filled = width * step / max(total, 1)
+            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+            FileHandle.standardError.write(Data("\r\u{1B}[2K[\(bar)] \(text)".utf8))
+            drawn = true
+        } else {
+            logLine(text)
+        }
+    }
+
+    func finish() {
+        lock.lock(); defer { lock.unlock() }
+        if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
+        drawn = false
+    }
+}

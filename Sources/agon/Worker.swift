@@ -1,0 +1,51 @@
+// `agon worker`: one replica of a distributed run; it gets the run's settings from the
+// coordinator and trains on its shard until the coordinator says the run is complete.
+import AgonTraining
+import AgonWire
+import AgonWorker
+import ArgumentParser
+import Foundation
+
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Train one replica, averaging gradients through a coordinator.")
+
+    @Option(help: "The coordinator's endpoint, tcp://HOST:PORT.")
+    var coordinator: String
+
+    @Option(help: "This worker's CURVE secret key file (from `agon keys generate`).")
+    var curveKey: String?
+
+    @Option(help: "The coordinator's CURVE public key file.")
+    var coordinatorKey: String?
+
+    @Option(help: "The data folder on this machine, when it differs from the coordinator's.")
+    var data: String?
+
+    @Option(help: "Seconds to wait for the coordinator's welcome before giving up.")
+    var joinTimeout: Double = 30
+
+    @Flag(help: "Stop when the parent process exits (set by `agon run`).")
+    var exitWithParent = false
+
+    func validate() throws {
+        guard (curveKey == nil) == (coordinatorKey == nil) else {
+            throw ValidationError("--curve-key and --coordinator-key go together")
+        }
+        guard joinTimeout > 0 else { throw ValidationError("--join-timeout must be positive") }
+    }
+
+    func run() throws {
+        let signals = StopSignals(watchingParent: exitWithParent)
+        var configuration = WorkerConfiguration(coordinator: coordinator)
+        configuration.dataDirectory = data
+        configuration.joinTimeout = joinTimeout
+        if let curveKey, let coordinatorKey {
+            let secret = try Curve.readKeyFile(at: curveKey)
+            configuration.curve = (try Curve.readKeyFile(at: coordinatorKey), try Curve.publicKey(forSecretKey: secret), secret)
+        }
+        let worker = Worker(configuration: configuration, log: logLine)
+        guard try worker.run(stop: signals.flag) != nil else { throw ExitCode(130) }
+    }
+}
