@@ -15,61 +15,42 @@ extension GANModel {
         networks.reduce(0) { $0 + network($1).trainableCount + network($1).stateCount }
     }
 
-    /// Writes, for each network, every trainable parameter's gradient then every state tensor's
-    /// value: the worker's contribution to an average.
-    public func packGradients(_ networks: [GANNetwork], into out: UnsafeMutablePointer<Float>) {
+    /// The flat layout of `networks`: for each, its trainable parameters then its state, with
+    /// each tensor's offset in the vector.
+    private func layout(_ networks: [GANNetwork]) -> [(parameter: Parameter, offset: Int)] {
         var offset = 0
+        var entries: [(Parameter, Int)] = []
         for which in networks {
-            let entries = network(which).namedParameters.map(\.parameter)
-            for p in entries where p.isTrainable {
-                (out + offset).update(from: p.gradient!.pointer, count: p.value.count)
+            let all = network(which).namedParameters.map(\.parameter)
+            for p in all.filter(\.isTrainable) + all.filter({ !$0.isTrainable }) {
+                entries.append((p, offset))
                 offset += p.value.count
             }
-            for p in entries where !p.isTrainable {
-                (out + offset).update(from: p.value.pointer, count: p.value.count)
-                offset += p.value.count
-            }
+        }
+        return entries
+    }
+
+    /// Writes each trainable parameter's gradient and each state tensor's value: a worker's
+    /// contribution to an average.
+    public func packGradients(_ networks: [GANNetwork], into out: UnsafeMutablePointer<Float>) {
+        for (p, offset) in layout(networks) {
+            (out + offset).update(from: (p.gradient ?? p.value).pointer, count: p.value.count)
         }
     }
 
-    /// Writes, for each network, every trainable parameter's value then every state tensor's.
+    /// Writes every tensor's value.
     public func packParameters(_ networks: [GANNetwork], into out: UnsafeMutablePointer<Float>) {
-        var offset = 0
-        for which in networks {
-            let entries = network(which).namedParameters.map(\.parameter)
-            for p in entries.filter(\.isTrainable) + entries.filter({ !$0.isTrainable }) {
-                (out + offset).update(from: p.value.pointer, count: p.value.count)
-                offset += p.value.count
-            }
-        }
+        for (p, offset) in layout(networks) { (out + offset).update(from: p.value.pointer, count: p.value.count) }
     }
 
     /// Reads what `packParameters` wrote.
     public func unpackParameters(_ networks: [GANNetwork], from values: UnsafePointer<Float>) {
-        var offset = 0
-        for which in networks {
-            let entries = network(which).namedParameters.map(\.parameter)
-            for p in entries.filter(\.isTrainable) + entries.filter({ !$0.isTrainable }) {
-                p.value.copy(from: values + offset)
-                offset += p.value.count
-            }
-        }
+        for (p, offset) in layout(networks) { p.value.copy(from: values + offset) }
     }
 
-    /// Sets gradients and state from an averaged vector in `packGradients`'s layout.
+    /// Sets gradients, and the state's values, from a vector in `packGradients`'s layout.
     public func unpackGradients(_ networks: [GANNetwork], from values: UnsafePointer<Float>) {
-        var offset = 0
-        for which in networks {
-            let entries = network(which).namedParameters.map(\.parameter)
-            for p in entries where p.isTrainable {
-                p.gradient!.copy(from: values + offset)
-                offset += p.value.count
-            }
-            for p in entries where !p.isTrainable {
-                p.value.copy(from: values + offset)
-                offset += p.value.count
-            }
-        }
+        for (p, offset) in layout(networks) { (p.gradient ?? p.value).copy(from: values + offset) }
     }
 }
 

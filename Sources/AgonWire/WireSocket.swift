@@ -146,7 +146,7 @@ public final class WireSocket: @unchecked Sendable {
         for (index, frame) in frames.enumerated() {
             let more = index < frames.count - 1
             try withBytes(of: frame) { (bytes) throws(WireError) in
-                try sendPart(handle, bytes, more: more, peer: frames[0], isFirst: index == 0)
+                try sendPart(handle, bytes, more: more, peer: frames[0])
             }
         }
     }
@@ -159,17 +159,17 @@ public final class WireSocket: @unchecked Sendable {
     public func send(frames: [[UInt8]], floats: UnsafeBufferPointer<Float>) throws(WireError) {
         precondition(!frames.isEmpty, "a ZeroMQ message with a Float payload needs at least 1 frame before it, got 0")
         let handle = try openHandle("send")
-        for (index, frame) in frames.enumerated() {
+        for frame in frames {
             try withBytes(of: frame) { (bytes) throws(WireError) in
-                try sendPart(handle, bytes, more: true, peer: frames[0], isFirst: index == 0)
+                try sendPart(handle, bytes, more: true, peer: frames[0])
             }
         }
         #if _endian(little)
-        try sendPart(handle, UnsafeRawBufferPointer(floats), more: false, peer: frames[0], isFirst: false)
+        try sendPart(handle, UnsafeRawBufferPointer(floats), more: false, peer: frames[0])
         #else
         let bytes = WireWriter.littleEndianBytes(of: floats)
         try withBytes(of: bytes) { (raw) throws(WireError) in
-            try sendPart(handle, raw, more: false, peer: frames[0], isFirst: false)
+            try sendPart(handle, raw, more: false, peer: frames[0])
         }
         #endif
     }
@@ -257,7 +257,7 @@ public final class WireSocket: @unchecked Sendable {
 
     /// Sends one frame, retrying if a signal interrupts a blocked send.
     private func sendPart(
-        _ handle: UnsafeMutableRawPointer, _ bytes: UnsafeRawBufferPointer, more: Bool, peer: [UInt8], isFirst: Bool
+        _ handle: UnsafeMutableRawPointer, _ bytes: UnsafeRawBufferPointer, more: Bool, peer: [UInt8]
     ) throws(WireError) {
         let flags = more ? ZMQ_SNDMORE : 0
         while zmq_send(handle, bytes.baseAddress, bytes.count, flags) < 0 {

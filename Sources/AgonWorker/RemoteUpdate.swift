@@ -30,6 +30,9 @@ final class RemoteUpdate: ParameterUpdate {
     var model: GANModel?
     /// The assignment the last parameters carried.
     private(set) var assignment: Assignment?
+    /// Seconds spent between sending gradients and having the parameters back.
+    private(set) var waitingSeconds = 0.0
+    private let clock = ContinuousClock()
     private var buffer: [Float] = []
 
     init(connection: CoordinatorConnection, stop: StopFlag) {
@@ -43,6 +46,8 @@ final class RemoteUpdate: ParameterUpdate {
         if buffer.count != count { buffer = [Float](repeating: 0, count: count) }
         buffer.withUnsafeMutableBufferPointer { model.packGradients(networks, into: $0.baseAddress!) }
         let phase = GANNetwork.phase(networks)
+        let start = clock.now
+        defer { waitingSeconds += (clock.now - start).seconds }
         try connection.send(.gradients(Gradients(step: Int64(step), phase: phase, rank: Int32(rank),
                                                  generatorLoss: metrics.generatorLoss, discriminatorLoss: metrics.discriminatorLoss,
                                                  values: buffer)))

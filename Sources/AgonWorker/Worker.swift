@@ -39,11 +39,20 @@ public final class Worker {
             remote.model = trainer.model
             log("worker: joined \(configuration.coordinator)" + (welcome.rank >= 0 ? " as rank \(welcome.rank) of \(welcome.world) at step \(welcome.step)" : "; waiting for a place in the run"))
             try remote.awaitParameters()
+            var steps = 0, stepSeconds = 0.0
+            defer {
+                if steps > 0 {
+                    log(String(format: "worker: %d steps, %.2f ms per step, %.1f%% of it waiting on the coordinator",
+                               steps, 1000 * stepSeconds / Double(steps), 100 * remote.waitingSeconds / max(stepSeconds, 1e-9)))
+                }
+            }
             while true {
                 let a = remote.assignment!
                 trainer.assign(rank: a.rank, workers: a.world, epoch: a.epoch, epochStart: a.epochStart)
                 do {
                     let metrics = try trainer.trainStep(a.step)
+                    steps += 1
+                    stepSeconds += metrics.seconds
                     observer?(metrics)
                 } catch ExchangeInterruption.resync {
                     continue
