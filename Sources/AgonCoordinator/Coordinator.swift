@@ -34,6 +34,8 @@ public final class Coordinator {
     private var exchange = Exchange()
     private var lastHeartbeat = ContinuousClock.now
     private var progress = Progress()
+    private var packed: (step: Int, phaseIndex: Int, phase: UInt8, values: [Float])?
+    private var dropWindow: (start: ContinuousClock.Instant?, logged: Int, suppressed: Int) = (nil, 0, 0)
     private let clock = ContinuousClock()
 
     /// What the current exchange has gathered.
@@ -114,8 +116,11 @@ public final class Coordinator {
                 log("coordinator: run complete after \(step) steps")
                 return true
             }
-            if let frames = try socket.receive(timeoutMilliseconds: 100) {
-                handle(frames)
+            do {
+                if let frames = try socket.receive(timeoutMilliseconds: 100) { handle(frames) }
+            } catch {
+                guard error.code == .oversized else { throw error }
+                dropped("a message", error)   // consumed and dropped by the socket; keep serving
             }
             let now = clock.now
             dropSilentWorkers(now: now)
@@ -136,7 +141,7 @@ public final class Coordinator {
         do {
             message = try WireMessage.decode(Array(frames.dropFirst()), maxPayloadBytes: 4 * model.flatCount([.generator, .discriminator]))
         } catch {
-            log("coordinator: dropped a message from \(WireSocket.describePeer(peer)): \(error)")
+            dropped("a message from \(WireSocket.describePeer(peer).prefix(32))", error)
             return
         }
         if case .join(let join) = message {
@@ -282,13 +287,39 @@ public final class Coordinator {
         }
     }
 
+    /// Logs a dropped message, at most 100 lines in 10 s, counting the ones not logged, so a
+    /// peer sending garbage cannot flood the log.
+    private func dropped(_ what: String, _ error: any Error) {
+        let now = clock.now
+        if dropWindow.start == nil || now - dropWindow.start! >= .seconds(10) {
+            if dropWindow.suppressed > 0 { log("coordinator: \(dropWindow.suppressed) more dropped messages were not logged") }
+            dropWindow = (now, 0, 0)
+        }
+        guard dropWindow.logged < 100 else {
+            dropWindow.suppressed += 1
+            return
+        }
+        dropWindow.logged += 1
+        log("coordinator: dropped \(what): \(error)")
+    }
+
     // MARK: Sending
 
-    private func sendParameters(to member: Member, phase: UInt8) {
-        guard let rank = member.rank else { return }
+    /// The parameters of `phase`'s networks as sent, packed once per step and phase.
+    private func packedParameters(_ phase: UInt8) -> [Float] {
+        if let cached = packed, cached.step == step, cached.phaseIndex == exchange.phaseIndex, cached.phase == phase {
+            return cached.values
+        }
         let networks = GANNetwork.networks(phase: phase)
         var values = [Float](repeating: 0, count: model.flatCount(networks))
         values.withUnsafeMutableBufferPointer { model.packParameters(networks, into: $0.baseAddress!) }
+        packed = (step, exchange.phaseIndex, phase, values)
+        return values
+    }
+
+    private func sendParameters(to member: Member, phase: UInt8) {
+        guard let rank = member.rank else { return }
+        let values = packedParameters(phase)
         let message = WireMessage.parameters(Parameters(step: Int64(step), phase: phase, rank: Int32(rank), world: Int32(membership.world),
                                                         epoch: Int64(epoch), epochStart: Int64(epochStart), values: values))
         if send(message, to: member.peer) { membership[member.peer]?.active = true }
@@ -297,7 +328,7 @@ public final class Coordinator {
     @discardableResult
     private func send(_ message: WireMessage, to peer: [UInt8]) -> Bool {
         do {
-            try socket.send(frames: [peer] + message.encoded())
+            try socket.send(message, to: peer)
             return true
         } catch {
             if let member = membership.remove(peer) { log("coordinator: worker \(member.name) is gone (\(error)); dropped") }

@@ -71,7 +71,7 @@ final class CoordinatorConnection {
     }
 
     func send(_ message: WireMessage) throws {
-        try socket.send(frames: message.encoded())
+        try socket.send(message)
         lastSent = clock.now
     }
 
@@ -126,7 +126,15 @@ final class CoordinatorConnection {
     }
 
     private func next(timeoutMilliseconds: Int) throws -> WireMessage? {
-        guard let frames = try socket.receive(timeoutMilliseconds: timeoutMilliseconds) else { return nil }
+        let received: [[UInt8]]?
+        do {
+            received = try socket.receive(timeoutMilliseconds: timeoutMilliseconds)
+        } catch {
+            guard error.code == .oversized else { throw error }
+            log("worker: dropped a message from the coordinator: \(error)")
+            return nil
+        }
+        guard let frames = received else { return nil }
         do {
             return try WireMessage.decode(frames, maxPayloadBytes: 1 << 30)
         } catch {

@@ -30,8 +30,10 @@ final class RemoteUpdate: ParameterUpdate {
     var model: GANModel?
     /// The assignment the last parameters carried.
     private(set) var assignment: Assignment?
-    /// Seconds spent between sending gradients and having the parameters back.
+    /// Seconds spent between sending gradients and having the parameters back, over completed
+    /// steps; `pendingWaiting` is the current step's until it completes or is abandoned.
     private(set) var waitingSeconds = 0.0
+    private var pendingWaiting = 0.0
     private let clock = ContinuousClock()
     private var buffer: [Float] = []
 
@@ -47,7 +49,7 @@ final class RemoteUpdate: ParameterUpdate {
         buffer.withUnsafeMutableBufferPointer { model.packGradients(networks, into: $0.baseAddress!) }
         let phase = GANNetwork.phase(networks)
         let start = clock.now
-        defer { waitingSeconds += (clock.now - start).seconds }
+        defer { pendingWaiting += (clock.now - start).seconds }
         try connection.send(.gradients(Gradients(step: Int64(step), phase: phase, rank: Int32(rank),
                                                  generatorLoss: metrics.generatorLoss, discriminatorLoss: metrics.discriminatorLoss,
                                                  values: buffer)))
@@ -57,6 +59,15 @@ final class RemoteUpdate: ParameterUpdate {
         let expectedStep = networks.contains(.generator) ? step + 1 : step
         if Int(reply.step) != expectedStep || reply.phase != phase { throw ExchangeInterruption.resync(step: Int(reply.step)) }
     }
+
+    /// Counts the current step's waiting: the step completed.
+    func commitWaiting() {
+        waitingSeconds += pendingWaiting
+        pendingWaiting = 0
+    }
+
+    /// Forgets the current step's waiting: the step was abandoned.
+    func discardWaiting() { pendingWaiting = 0 }
 
     /// Waits for a parameters message, applies it, and returns it.
     @discardableResult

@@ -37,7 +37,9 @@ public final class Worker {
             let trainer = Trainer(configuration: training, engine: Engine(threads: 1), dataset: dataset, update: remote,
                                   rank: 0, workers: max(1, Int(welcome.world)))
             remote.model = trainer.model
-            log("worker: joined \(configuration.coordinator)" + (welcome.rank >= 0 ? " as rank \(welcome.rank) of \(welcome.world) at step \(welcome.step)" : "; waiting for a place in the run"))
+            let place = welcome.rank >= 0 ? " as rank \(welcome.rank) of \(welcome.world) at step \(welcome.step)"
+                : welcome.world == 0 ? "; waiting for the other workers" : "; waiting for a place in the next epoch"
+            log("worker: joined \(configuration.coordinator)" + place)
             try remote.awaitParameters()
             var steps = 0, stepSeconds = 0.0
             defer {
@@ -49,13 +51,22 @@ public final class Worker {
             while true {
                 let a = remote.assignment!
                 trainer.assign(rank: a.rank, workers: a.world, epoch: a.epoch, epochStart: a.epochStart)
+                let started = ContinuousClock.now
                 do {
                     let metrics = try trainer.trainStep(a.step)
                     steps += 1
                     stepSeconds += metrics.seconds
+                    remote.commitWaiting()
                     observer?(metrics)
                 } catch ExchangeInterruption.resync {
+                    remote.discardWaiting()
                     continue
+                } catch ExchangeInterruption.complete(let step) {
+                    // The last step's gradients were averaged; the reply was "complete".
+                    steps += 1
+                    stepSeconds += (ContinuousClock.now - started).seconds
+                    remote.commitWaiting()
+                    throw ExchangeInterruption.complete(step: step)
                 }
             }
         } catch ExchangeInterruption.complete(let step) {

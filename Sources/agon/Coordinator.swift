@@ -55,8 +55,10 @@ struct CoordinatorCommand: ParsableCommand {
         configuration.stepDeadline = stepDeadline
         if progressJSON {
             configuration.onProgress = { p in
-                let line = String(format: #"{"step":%d,"total":%d,"workers":%d,"g_loss":%.6g,"d_loss":%.6g,"samples_per_s":%.1f}"#,
-                                  p.step, p.totalSteps, p.workers, p.generatorLoss, p.discriminatorLoss, p.samplesPerSecond)
+                // JSON has no NaN or infinity: a diverged loss is written as null.
+                func number(_ x: Float) -> String { x.isFinite ? String(format: "%.6g", x) : "null" }
+                let line = String(format: #"{"step":%d,"total":%d,"workers":%d,"g_loss":%@,"d_loss":%@,"samples_per_s":%.1f}"#,
+                                  p.step, p.totalSteps, p.workers, number(p.generatorLoss), number(p.discriminatorLoss), p.samplesPerSecond)
                 FileHandle.standardOutput.write(Data((line + "\n").utf8))
             }
         }
