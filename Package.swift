@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "AgonWorker", dependencies: ["AgonTraining", "AgonNN", "AgonTensor", "AgonWire"]),
 
         .executableTarget(name: "agon", dependencies: [
-            "AgonTraining", "AgonNN", "AgonTensor", "AgonPlot", "AgonWire", "AgonCoordinator", "AgonWorker",
+            "AgonTraining", "AgonNN", "AgonTensor", "AgonPlot", "AgonWire", "AgonCoordinator", "AgonWorker", "CAgonKernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

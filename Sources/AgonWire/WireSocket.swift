@@ -200,8 +200,12 @@ public final class WireSocket: @unchecked Sendable {
                 throw WireError.zmq("\(self): receiving", errno: number)
             }
             if frames.count < options.maximumFrames {
-                let data = UnsafeRawBufferPointer(start: zmq_msg_data(message), count: zmq_msg_size(message))
-                frames.append(Array(data))
+                let size = zmq_msg_size(message), data = zmq_msg_data(message)
+                // One memcpy: Array(_:) over a raw buffer goes through the generic Sequence path.
+                frames.append([UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+                    if size > 0 { buffer.baseAddress!.update(from: data!.assumingMemoryBound(to: UInt8.self), count: size) }
+                    count = size
+                })
             } else {
                 dropped += 1
             }

@@ -35,4 +35,8 @@ void agon_fill_uniform(float *out, size_t n, float low, float high, uint32_t k0,
 /// r1 cos t1, r1 sin t1, r2 cos t2, r2 sin t2 with r = sqrt(-2 ln u), t = 2 pi u'.
 void agon_fill_normal(float *out, size_t n, uint32_t k0, uint32_t k1, uint32_t a, uint32_t b, uint32_t c);
 
+/// Keeps large allocations on the heap and freed memory in the process, so megabyte
+/// messages arriving every step reuse pages instead of faulting fresh zeroed ones in.
+void agon_keep_large_buffers(void);
+
 #endif
