@@ -16,6 +16,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib"),
         .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo"),
         .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ"),   // no pkgConfig: its .pc emits -isystem
+        .systemLibrary(name: "CSQLite3", path: "Sources/CSQLite3", pkgConfig: "sqlite3"),
 
         // The numerical core: tensors on oneDNN, then layers, then the GAN.
         // Elementwise loops in C, where the compiler vectorises sqrt, division and selects.
@@ -33,6 +34,10 @@ let package = Package(
         .target(name: "AgonCoordinator", dependencies: ["AgonTraining", "AgonNN", "AgonTensor", "AgonWire"]),
         .target(name: "AgonWorker", dependencies: ["AgonTraining", "AgonNN", "AgonTensor", "AgonWire"]),
 
+        // What a run leaves: the SQLite store, and the aggregator that fills it and draws it.
+        .target(name: "AgonRunStore", dependencies: ["CSQLite3"]),
+        .target(name: "AgonAggregator", dependencies: ["AgonRunStore", "AgonPlot", "AgonWire", "CZlib"]),
+
         .executableTarget(name: "agon", dependencies: [
             "AgonTraining", "AgonNN", "AgonTensor", "AgonPlot", "AgonWire", "AgonCoordinator", "AgonWorker", "CAgonKernels",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -43,6 +48,8 @@ let package = Package(
         .testTarget(name: "AgonTrainingTests", dependencies: ["AgonTraining", "AgonNN", "AgonTensor"]),
         .testTarget(name: "AgonPlotTests", dependencies: ["AgonPlot"]),
         .testTarget(name: "AgonWireTests", dependencies: ["AgonWire"]),
+        .testTarget(name: "AgonRunStoreTests", dependencies: ["AgonRunStore"]),
+        .testTarget(name: "AgonAggregatorTests", dependencies: ["AgonAggregator", "AgonRunStore", "AgonPlot"]),
         .testTarget(name: "EndToEndTests", dependencies: ["AgonNN", "AgonTensor"]),
     ]
 )

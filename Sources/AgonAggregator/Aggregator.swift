@@ -1,0 +1,1 @@
+// The aggregator: placeholder until its files land.
