@@ -62,6 +62,12 @@ public struct ImageGrid: Sendable {
         self.scale = scale
     }
 
+    /// The rendered image's width in pixels: the cells, the gaps between them and the frame.
+    public var pixelWidth: Int { columns * (width * scale + Self.gap) + Self.gap }
+
+    /// The rendered image's height in pixels.
+    public var pixelHeight: Int { rows * (height * scale + Self.gap) + Self.gap }
+
     /// The grid as PNG bytes.
     ///
     /// - Throws: `PlotError` if the picture exceeds Cairo's size limit or Cairo fails.
@@ -143,8 +149,6 @@ public struct ImageGrid: Sendable {
             throw PlotError(.imageTooLarge, "cannot render \(output): \(rows)×\(columns) cells of \(height)×\(width) at scale \(scale) exceed Cairo's 32767-pixel limit; lower the scale or the count")
         }
         let (cellW, cellH) = (cellWidth.partialValue, cellHeight.partialValue)
-        let pixelWidth = columns * (cellW + gap) + gap
-        let pixelHeight = rows * (cellH + gap) + gap
 
         guard let surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, Int32(pixelWidth), Int32(pixelHeight)) else {
             throw PlotError(.rendering, "cannot create a \(pixelWidth)×\(pixelHeight) image surface for \(output)")

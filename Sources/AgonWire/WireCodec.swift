@@ -34,6 +34,18 @@ struct WireWriter {
         withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
+    /// Appends 8 bytes, the IEEE 754 bits little-endian.
+    mutating func write(_ value: Double) {
+        withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    /// Appends a UInt32 little-endian byte count, then the bytes.
+    mutating func write(bytes value: [UInt8]) {
+        precondition(value.count <= Int(UInt32.max), "a wire byte string holds at most 4 GiB, got \(value.count) bytes")
+        withUnsafeBytes(of: UInt32(value.count).littleEndian) { bytes.append(contentsOf: $0) }
+        bytes.append(contentsOf: value)
+    }
+
     /// Appends a UInt32 little-endian byte count, then the UTF-8 bytes.
     mutating func write(_ value: String) {
         let utf8 = value.utf8
@@ -103,6 +115,21 @@ struct WireReader {
     /// Reads 4 bytes as the IEEE 754 bits of a Float32, little-endian.
     mutating func readFloat(_ field: String) throws(WireError) -> Float {
         Float(bitPattern: try readUInt32(field))
+    }
+
+    /// Reads 8 bytes as the IEEE 754 bits of a Float64, little-endian.
+    mutating func readDouble(_ field: String) throws(WireError) -> Double {
+        Double(bitPattern: UInt64(bitPattern: try readInt64(field)))
+    }
+
+    /// Reads a UInt32 byte count, then that many bytes.
+    mutating func readBytes(_ field: String) throws(WireError) -> [UInt8] {
+        let length = Int(try readUInt32("\(field) length"))
+        guard length <= remaining else {
+            throw WireError(.truncated, "\(context) header: \(field) claims \(length) bytes but only \(remaining) remain")
+        }
+        defer { offset += length }
+        return Array(bytes[offset..<offset + length])
     }
 
     /// Reads a UInt32 byte count, then that many bytes of UTF-8.

@@ -32,6 +32,9 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "Folder of public key files of the workers to admit (with --curve-secret).")
     var authorizedKeys: String?
 
+    @Option(help: "The aggregator's endpoint, tcp://HOST:PORT: sample grids go there too.")
+    var aggregator: String?
+
     @Flag(help: "Print one JSON line per step on standard output (for `agon run`).")
     var progressJSON = false
 
@@ -63,8 +66,15 @@ struct CoordinatorCommand: ParsableCommand {
             }
         }
         let runDir = self.runDir
+        let events = try aggregator.map { try MetricsReporter(endpoint: $0, source: "coordinator") }
+        defer { events?.finish() }
         configuration.onSamples = { step, images in
-            do { try writeSampleGrid(images, step: step, runDirectory: runDir) } catch { logLine("coordinator: \(error)") }
+            do {
+                let grid = try writeSampleGrid(images, step: step, runDirectory: runDir)
+                events?.record(step: step, tag: "samples", width: grid.pixelWidth, height: grid.pixelHeight, png: try grid.pngData())
+            } catch {
+                logLine("coordinator: \(error)")
+            }
         }
         if let curveSecret, let authorizedKeys {
             configuration.curveSecretKey = try Curve.readKeyFile(at: curveSecret)

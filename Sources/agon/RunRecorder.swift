@@ -77,10 +77,12 @@ final class RunRecorder: TrainingObserver {
     }
 }
 
-/// Writes G's images after `step` as `RUN/samples/step-NNNNNNNN.png`.
-func writeSampleGrid(_ images: Tensor, step: Int, runDirectory: String) throws {
+/// Writes G's images after `step` as `RUN/samples/step-NNNNNNNN.png`; returns the grid.
+@discardableResult
+func writeSampleGrid(_ images: Tensor, step: Int, runDirectory: String) throws -> ImageGrid {
     try FileManager.default.createDirectory(atPath: runDirectory + "/samples", withIntermediateDirectories: true)
     let path = runDirectory + "/samples/" + String(format: "step-%08d.png", step)
-    try ImageGrid(images: images.scalars, count: images.rows, height: images.shape[1], width: images.shape[2])
-        .writePNG(to: path)
+    let grid = ImageGrid(images: images.scalars, count: images.rows, height: images.shape[1], width: images.shape[2])
+    try grid.writePNG(to: path)
+    return grid
 }

@@ -23,6 +23,9 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "The data folder on this machine, when it differs from the coordinator's.")
     var data: String?
 
+    @Option(help: "The aggregator's endpoint, tcp://HOST:PORT: each step's metrics go there.")
+    var aggregator: String?
+
     @Option(help: "Seconds to wait for the coordinator's welcome before giving up.")
     var joinTimeout: Double = 30
 
@@ -45,7 +48,10 @@ struct WorkerCommand: ParsableCommand {
             let secret = try Curve.readKeyFile(at: curveKey)
             configuration.curve = (try Curve.readKeyFile(at: coordinatorKey), try Curve.publicKey(forSecretKey: secret), secret)
         }
-        let worker = Worker(configuration: configuration, log: logLine)
-        guard try worker.run(stop: signals.flag) != nil else { throw ExitCode(130) }
+        let events = try aggregator.map { try MetricsReporter(endpoint: $0, source: "worker-" + String(UUID().uuidString.prefix(8)).lowercased()) }
+        let worker = Worker(configuration: configuration, log: logLine, observer: events.map { reporter in { reporter.record($0) } })
+        let finished = try worker.run(stop: signals.flag)
+        events?.finish()
+        guard finished != nil else { throw ExitCode(130) }
     }
 }

@@ -25,6 +25,8 @@ public enum WireMessage: Equatable, Sendable {
     case complete(Complete)
     /// Worker → coordinator: leaving the run.
     case leave(Leave)
+    case events(EventBatch)
+    case eventAck(EventAck)
 
     /// The version byte every header starts with. A peer that sends another is refused.
     public static let protocolVersion: UInt8 = 1
@@ -53,6 +55,8 @@ public enum WireMessage: Equatable, Sendable {
         case complete = 7
         /// `WireMessage.leave`.
         case leave = 8
+        case events = 9
+        case eventAck = 10
 
         /// Whether this kind carries a payload frame (and must).
         public var hasPayload: Bool { self == .gradients || self == .parameters }
@@ -68,6 +72,8 @@ public enum WireMessage: Equatable, Sendable {
             case .heartbeat: "heartbeat"
             case .complete: "complete"
             case .leave: "leave"
+            case .events: "events"
+            case .eventAck: "eventAck"
             }
         }
     }
@@ -83,6 +89,8 @@ public enum WireMessage: Equatable, Sendable {
         case .heartbeat: .heartbeat
         case .complete: .complete
         case .leave: .leave
+        case .events: .events
+        case .eventAck: .eventAck
         }
     }
 
@@ -101,6 +109,8 @@ public enum WireMessage: Equatable, Sendable {
         case .heartbeat(let message): message.encode(into: &writer)
         case .complete(let message): message.encode(into: &writer)
         case .leave(let message): message.encode(into: &writer)
+        case .events(let message): message.encode(into: &writer)
+        case .eventAck(let message): message.encode(into: &writer)
         }
         return writer.bytes
     }
@@ -177,6 +187,8 @@ public enum WireMessage: Equatable, Sendable {
         case .heartbeat: message = .heartbeat(try Heartbeat(reading: &reader))
         case .complete: message = .complete(try Complete(reading: &reader))
         case .leave: message = .leave(try Leave(reading: &reader))
+        case .events: message = .events(try EventBatch(reading: &reader))
+        case .eventAck: message = .eventAck(try EventAck(reading: &reader))
         }
         try reader.finish()
         return message

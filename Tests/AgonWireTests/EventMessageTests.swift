@@ -1,0 +1,49 @@
+// Event batches and acknowledgements: every payload kind round-trips, the layout is the one
+// docs/PROTOCOL.md draws, and lying counts or truncations give a WireError.
+@testable import AgonWire
+import Testing
+
+@Suite struct EventMessageTests {
+    static let batch = EventBatch(run: "run-1", source: "worker-0", events: [
+        WireEvent(seq: 0, step: 1, wallTime: 1_700_000_000.25, payload: .worker(host: "h", pid: 42, rank: 0)),
+        WireEvent(seq: 1, step: 1, wallTime: 1_700_000_000.5, payload: .scalars([WireScalar(tag: "g_loss", value: 0.75),
+                                                                                 WireScalar(tag: "d_loss", value: -1e-300)])),
+        WireEvent(seq: 2, step: 500, wallTime: 1_700_000_001, payload: .image(tag: "samples", width: 3, height: 2, png: [0x89, 0x50, 0, 255])),
+        WireEvent(seq: 3, step: 501, wallTime: 1_700_000_002, payload: .alarm(name: "divergence", message: "loss is NaN")),
+        WireEvent(seq: 4, step: 502, wallTime: 0, payload: .scalars([])),
+    ])
+
+    @Test func everyPayloadRoundTrips() throws {
+        for message in [WireMessage.events(Self.batch), .eventAck(EventAck(source: "worker-0", nextSequence: 5, receivedThrough: 9))] {
+            #expect(try WireMessage.decode(message.encoded()) == message)
+        }
+    }
+
+    @Test func ackLayoutIsTheDocumentedOne() {
+        let bytes = WireMessage.eventAck(EventAck(source: "w", nextSequence: 258, receivedThrough: 259)).encoded()
+        #expect(bytes == [[1, 10, 1, 0, 0, 0, UInt8(ascii: "w"), 2, 1, 0, 0, 0, 0, 0, 0, 3, 1, 0, 0, 0, 0, 0, 0]])
+    }
+
+    @Test func scalarEventLayoutIsTheDocumentedOne() {
+        let batch = EventBatch(run: "", source: "s", events: [
+            WireEvent(seq: 1, step: 2, wallTime: 0.5, payload: .scalars([WireScalar(tag: "a", value: 1)]))])
+        let expected: [UInt8] = [1, 9, 0, 0, 0, 0, 1, 0, 0, 0, UInt8(ascii: "s"), 1, 0, 0, 0,
+                                 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0,
+                                 0, 0, 0, 0, 0, 0, 0xE0, 0x3F, 1,
+                                 1, 0, 0, 0, 1, 0, 0, 0, UInt8(ascii: "a"), 0, 0, 0, 0, 0, 0, 0xF0, 0x3F]
+        #expect(WireMessage.events(batch).encoded() == [expected])
+    }
+
+    @Test func everyTruncationIsAnError() {
+        let header = WireMessage.events(Self.batch).encoded()[0]
+        for length in 0..<header.count {
+            #expect(throws: WireError.self) { try WireMessage.decode([Array(header.prefix(length))]) }
+        }
+    }
+
+    @Test func lyingCountsAreRejectedBeforeAllocating() {
+        var header = WireMessage.events(EventBatch(run: "", source: "", events: [])).encoded()[0]
+        header.replaceSubrange(10..<14, with: [0xFF, 0xFF, 0xFF, 0x7F])   // count = Int32.max
+        #expect(throws: WireError.self) { try WireMessage.decode([header]) }
+    }
+}
