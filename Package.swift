@@ -40,6 +40,7 @@ let package = Package(
 
         .executableTarget(name: "agon", dependencies: [
             "AgonTraining", "AgonNN", "AgonTensor", "AgonPlot", "AgonWire", "AgonCoordinator", "AgonWorker", "CAgonKernels",
+            "AgonAggregator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -1,1 +1,151 @@
-// The aggregator: placeholder until its files land.
+// The aggregator's loop: every event batch from every source is written to run.db before it is
+// acknowledged; duplicates are ignored; a failed write keeps the batch for retry and sends no
+// acknowledgement, so the source keeps it too. TensorBoard files and plots follow the store.
+import AgonRunStore
+import AgonWire
+import Foundation
+
+/// Collects the events of a run and keeps them without loss.
+public final class Aggregator {
+    public let configuration: AggregatorConfiguration
+    /// The endpoint actually bound.
+    public let endpoint: String
+    private let log: @Sendable (String) -> Void
+    private let context: WireContext
+    private let socket: WireSocket
+    let store: RunStore
+    private var pending: [(peer: [UInt8], batch: EventBatch)] = []
+    private var lastWriteError: String?
+    private var tensorBoard: [String: EventFileWriter] = [:]
+    private var lastRender = ContinuousClock.now
+    private var dirty = false
+    private let clock = ContinuousClock()
+
+    /// Opens (or creates) `RUN/run.db` and binds the socket.
+    public init(configuration: AggregatorConfiguration, log: @escaping @Sendable (String) -> Void) throws {
+        self.configuration = configuration
+        self.log = log
+        try FileManager.default.createDirectory(atPath: configuration.runDirectory, withIntermediateDirectories: true)
+        store = try RunStore(path: configuration.runDirectory + "/run.db")
+        context = try WireContext()
+        var options = WireSocket.Options()
+        options.routerMandatory = true
+        socket = try WireSocket(context, kind: .router, options: options)
+        endpoint = try socket.bind(configuration.bind)
+        let info = try JSONSerialization.data(withJSONObject: ["endpoint": endpoint, "pid": Int(getpid())], options: [.sortedKeys])
+        try Data(info).write(to: URL(fileURLWithPath: configuration.runDirectory + "/aggregator.json"), options: .atomic)
+        log("aggregator: listening on \(endpoint); \(try store.scalarCount()) scalar values already in \(configuration.runDirectory)/run.db")
+    }
+
+    deinit {
+        for writer in tensorBoard.values { writer.close() }
+        socket.close()
+    }
+
+    /// Serves until `stop` is set; renders once more and returns.
+    public func run(stop: StopCondition) throws {
+        while !stop() {
+            do {
+                if let frames = try socket.receive(timeoutMilliseconds: 100) { receive(frames) }
+            } catch {
+                guard error.code == .oversized else { throw error }
+                log("aggregator: dropped a message: \(error)")
+            }
+            if !pending.isEmpty { storePending() }
+            if dirty && clock.now - lastRender >= .seconds(configuration.renderInterval) { render() }
+        }
+        if !pending.isEmpty { storePending() }
+        render()
+    }
+
+    /// Asked between polls: true to stop.
+    public typealias StopCondition = () -> Bool
+
+    private func receive(_ frames: [[UInt8]]) {
+        guard let peer = frames.first else { return }
+        let message: WireMessage
+        do {
+            message = try WireMessage.decode(Array(frames.dropFirst()))
+        } catch {
+            log("aggregator: dropped a message from \(WireSocket.describePeer(peer).prefix(32)): \(error)")
+            return
+        }
+        guard case .events(let batch) = message else {
+            log("aggregator: dropped an unexpected \(message.kindName) message")
+            return
+        }
+        pending.append((peer, batch))
+        storePending()
+    }
+
+    /// Writes every pending batch, in arrival order, and acknowledges each once stored. A failure
+    /// leaves it (and those after it) pending, to try again at the next poll.
+    private func storePending() {
+        while let (peer, batch) = pending.first {
+            let events = batch.events.map { RunEvent(worker: batch.source, seq: $0.seq, step: $0.step, wallTime: $0.wallTime, payload: Self.payload($0.payload)) }
+            let fresh: [Bool]
+            do {
+                fresh = try store.append(events)
+            } catch {
+                let text = "\(error)"
+                if text != lastWriteError { log("aggregator: cannot store events, keeping them to try again: \(text)") }
+                lastWriteError = text
+                return
+            }
+            if lastWriteError != nil { log("aggregator: storing events again") }
+            lastWriteError = nil
+            pending.removeFirst()
+            let next = (try? store.nextSequence(worker: batch.source)) ?? 0
+            let through = (batch.events.last?.seq ?? -1) + 1
+            try? socket.send(.eventAck(EventAck(source: batch.source, nextSequence: next, receivedThrough: through)), to: peer)
+            let new = zip(batch.events, fresh).filter(\.1).map(\.0)
+            if !new.isEmpty {
+                dirty = true
+                writeTensorBoard(source: batch.source, new)
+            }
+        }
+    }
+
+    static func payload(_ payload: WireEvent.Payload) -> RunEvent.Payload {
+        switch payload {
+        case .scalars(let values): .scalars(values.map { ScalarValue(tag: $0.tag, value: $0.value) })
+        case .image(let tag, let width, let height, let png): .image(tag: tag, width: Int(width), height: Int(height), png: png)
+        case .worker(let host, let pid, let rank): .worker(host: host, pid: pid, rank: rank)
+        case .alarm(let name, let message): .alarm(name: name, message: message)
+        }
+    }
+
+    /// Appends new scalars and images to the source's own TensorBoard folder.
+    private func writeTensorBoard(source: String, _ events: [WireEvent]) {
+        do {
+            let writer = try tensorBoard[source] ?? EventFileWriter(directory: configuration.runDirectory + "/tensorboard/" + source,
+                                                                    wallTime: Date().timeIntervalSince1970,
+                                                                    host: ProcessInfo.processInfo.hostName, pid: getpid())
+            tensorBoard[source] = writer
+            for event in events {
+                switch event.payload {
+                case .scalars(let values):
+                    try writer.addScalars(step: event.step, wallTime: event.wallTime, values.map { (tag: $0.tag, value: Float($0.value)) })
+                case .image(let tag, let width, let height, let png):
+                    try writer.addImage(step: event.step, wallTime: event.wallTime, tag: tag, width: Int(width), height: Int(height),
+                                        colorspace: 3, png: png)
+                default: break
+                }
+            }
+            try writer.flush()
+        } catch {
+            log("aggregator: TensorBoard file for \(source): \(error)")
+        }
+    }
+
+    /// Draws the plots and sample grids from run.db.
+    func render() {
+        lastRender = clock.now
+        dirty = false
+        do {
+            try Renderer(store: store, runDirectory: configuration.runDirectory).renderAll()
+        } catch {
+            log("aggregator: rendering failed: \(error)")
+        }
+    }
+}

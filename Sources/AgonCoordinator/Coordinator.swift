@@ -112,8 +112,7 @@ public final class Coordinator {
         }
         while !stop.isStopped {
             if started && step >= totalSteps {
-                broadcast(.complete(Complete(step: Int64(step))))
-                log("coordinator: run complete after \(step) steps")
+                finish(stop: stop)
                 return true
             }
             do {
@@ -131,6 +130,22 @@ public final class Coordinator {
             }
         }
         return false
+    }
+
+    /// Tells every worker the run is complete and stays until each has left (at most 5 s):
+    /// closing at once would discard what is still queued for them, `complete` included.
+    private func finish(stop: StopFlag) {
+        broadcast(.complete(Complete(step: Int64(step))))
+        log("coordinator: run complete after \(step) steps")
+        let deadline = clock.now + .seconds(5)
+        while membership.count > 0 && clock.now < deadline && !stop.isStopped {
+            guard let frames = try? socket.receive(timeoutMilliseconds: 100), let peer = frames.first else { continue }
+            switch try? WireMessage.decode(Array(frames.dropFirst())) {
+            case .leave?: membership.remove(peer)
+            case .join?, .gradients?, .heartbeat?: send(.complete(Complete(step: Int64(step))), to: peer)
+            default: break
+            }
+        }
     }
 
     // MARK: Messages
@@ -238,7 +253,7 @@ public final class Coordinator {
             exchange.phaseIndex = 0
             payload = GANNetwork.phase(networks)
         }
-        guard step < totalSteps else { return }
+        // After the last step too: workers then record that step's metrics and wait for `complete`.
         for member in membership.ranked where member.active || exchange.phaseIndex == 0 {
             sendParameters(to: member, phase: member.active ? payload : GANNetwork.phase([.generator, .discriminator]))
         }

@@ -50,6 +50,10 @@ public final class Worker {
             }
             while true {
                 let a = remote.assignment!
+                if a.step >= trainer.totalSteps {
+                    try remote.awaitParameters()   // the run is over: the coordinator's `complete` ends it
+                    continue
+                }
                 trainer.assign(rank: a.rank, workers: a.world, epoch: a.epoch, epochStart: a.epochStart)
                 let started = ContinuousClock.now
                 do {
@@ -70,6 +74,7 @@ public final class Worker {
                 }
             }
         } catch ExchangeInterruption.complete(let step) {
+            connection.leave("the run is complete")
             log("worker: the coordinator says the run is complete after step \(step)")
             return step
         } catch is CancellationError {

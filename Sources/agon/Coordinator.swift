@@ -67,7 +67,7 @@ struct CoordinatorCommand: ParsableCommand {
         }
         let runDir = self.runDir
         let events = try aggregator.map { try MetricsReporter(endpoint: $0, source: "coordinator") }
-        defer { events?.finish() }
+        defer { events?.finish(timeout: signals.flag.isStopped ? 2 : 30) }
         configuration.onSamples = { step, images in
             do {
                 let grid = try writeSampleGrid(images, step: step, runDirectory: runDir)

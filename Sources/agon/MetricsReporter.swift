@@ -35,8 +35,8 @@ final class MetricsReporter: @unchecked Sendable {
         }
     }
 
-    /// Waits (up to 30 s) until the aggregator has stored everything.
-    func finish() {
-        _ = try? source.drain(timeout: 30)
+    /// Waits (up to `timeout` seconds) until the aggregator has stored everything.
+    func finish(timeout: Double = 30) {
+        _ = try? source.drain(timeout: timeout)
     }
 }

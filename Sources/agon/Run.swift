@@ -28,27 +28,34 @@ struct Run: ParsableCommand {
         let signals = StopSignals()
         let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
-        let endpointFile = runDir + "/coordinator.json"
+        let endpointFile = runDir + "/coordinator.json", aggregatorFile = runDir + "/aggregator.json"
         try? FileManager.default.removeItem(atPath: endpointFile)
+        try? FileManager.default.removeItem(atPath: aggregatorFile)
 
         let progress = ProgressView(interactive: isatty(STDERR_FILENO) == 1)
+        let aggregator = Child(role: "aggregator", executable: executable,
+                               arguments: ["aggregator", "--bind", "tcp://127.0.0.1:*", "--run-dir", runDir, "--exit-with-parent"])
+        var children = [aggregator]
+        defer { Child.stopAll(children) }
+        try aggregator.start()
+        let events = try waitForEndpoint(aggregatorFile, of: aggregator, stop: signals.flag)
+
         let coordinator = Child(role: "coordinator", executable: executable,
                                 arguments: ["coordinator", "--bind", "tcp://127.0.0.1:*", "--run-dir", runDir,
                                             "--workers", String(workers), "--step-deadline", String(stepDeadline),
-                                            "--progress-json", "--exit-with-parent"] + options.arguments,
+                                            "--aggregator", events, "--progress-json", "--exit-with-parent"] + options.arguments,
                                 onLine: progress.update)
-        var children = [coordinator]
-        defer { Child.stopAll(children) }
+        children.append(coordinator)
         try coordinator.start()
-
-        let endpoint = try waitForEndpoint(endpointFile, coordinator: coordinator, stop: signals.flag)
+        let endpoint = try waitForEndpoint(endpointFile, of: coordinator, stop: signals.flag)
         for i in 0..<workers {
             let worker = Child(role: "worker \(i)", executable: executable,
-                               arguments: ["worker", "--coordinator", endpoint, "--data", options.data, "--exit-with-parent"])
+                               arguments: ["worker", "--coordinator", endpoint, "--aggregator", events, "--data", options.data,
+                                           "--exit-with-parent"])
             try worker.start()
             children.append(worker)
         }
-        logLine("agon run: coordinator on \(endpoint), \(workers) worker(s), run folder \(runDir)")
+        logLine("agon run: coordinator on \(endpoint), aggregator on \(events), \(workers) worker(s), run folder \(runDir)")
 
         while coordinator.isRunning {
             if signals.flag.isStopped {
@@ -57,9 +64,10 @@ struct Run: ParsableCommand {
                 Child.stopAll(children)
                 throw ExitCode(130)
             }
-            if children.dropFirst().allSatisfy({ !$0.isRunning }) {
+            let workerChildren = children.dropFirst(2)
+            if workerChildren.allSatisfy({ !$0.isRunning }) {
                 progress.finish()
-                let failed = children.dropFirst().first { $0.status != 0 }
+                let failed = workerChildren.first { $0.status != 0 }
                 throw ValidationError("agon run: every worker has exited\(failed.map { "; \($0.role) exited with status \($0.status)" } ?? "") before the run completed")
             }
             Thread.sleep(forTimeInterval: 0.1)
@@ -69,15 +77,17 @@ struct Run: ParsableCommand {
         guard coordinator.status == 0 else {
             throw ValidationError("agon run: the coordinator exited with status \(coordinator.status); see its lines above")
         }
-        let deadline = Date().addingTimeInterval(10)
-        while children.contains(where: \.isRunning) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        for child in children.dropFirst() where !child.isRunning && child.status != 0 {
+        // Workers finish sending their last events, then the aggregator draws the final plots.
+        let deadline = Date().addingTimeInterval(35)
+        while children.dropFirst(2).contains(where: \.isRunning) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        for child in children.dropFirst(2) where !child.isRunning && child.status != 0 {
             logLine("agon run: \(child.role) ended with status \(child.status); the run went on without it")
         }
-        logLine("agon run: done; checkpoints in \(runDir)/checkpoints")
+        Child.stopAll([aggregator])
+        logLine("agon run: done; checkpoints in \(runDir)/checkpoints, plots in \(runDir)/plots, events in \(runDir)/run.db")
     }
 
-    private func waitForEndpoint(_ path: String, coordinator: Child, stop: StopFlag) throws -> String {
+    private func waitForEndpoint(_ path: String, of child: Child, stop: StopFlag) throws -> String {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline && !stop.isStopped {
             if let data = FileManager.default.contents(atPath: path),
@@ -85,12 +95,12 @@ struct Run: ParsableCommand {
                let endpoint = object["endpoint"] as? String {
                 return endpoint
             }
-            guard coordinator.isRunning else {
-                throw ValidationError("agon run: the coordinator exited with status \(coordinator.status) before listening; see its lines above")
+            guard child.isRunning else {
+                throw ValidationError("agon run: the \(child.role) exited with status \(child.status) before listening; see its lines above")
             }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        throw ValidationError("agon run: the coordinator did not start listening within 60 s")
+        throw ValidationError("agon run: the \(child.role) did not start listening within 60 s")
     }
 }
 

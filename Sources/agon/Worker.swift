@@ -51,7 +51,7 @@ struct WorkerCommand: ParsableCommand {
         let events = try aggregator.map { try MetricsReporter(endpoint: $0, source: "worker-" + String(UUID().uuidString.prefix(8)).lowercased()) }
         let worker = Worker(configuration: configuration, log: logLine, observer: events.map { reporter in { reporter.record($0) } })
         let finished = try worker.run(stop: signals.flag)
-        events?.finish()
+        events?.finish(timeout: finished == nil ? 2 : 30)   // stopped: do not linger for the aggregator
         guard finished != nil else { throw ExitCode(130) }
     }
 }

@@ -52,9 +52,9 @@ extension Distributed {
             let data = try #require(FileManager.default.contents(atPath: dir + "/coordinator.json"))
             endpoint = try #require((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["endpoint"] as? String)
             let children = ProcessTable.children(of: run.pid)
-            #expect(children.count == 3, "agon run should have a coordinator and 2 workers as children, has \(children)")
-            #expect(ProcessTable.processes(mentioning: dir).filter { $0.pid != run.pid }.count == 1,
-                    "the coordinator's command line names the run folder")
+            #expect(children.count == 4, "agon run should have an aggregator, a coordinator and 2 workers as children, has \(children)")
+            #expect(ProcessTable.processes(mentioning: dir).filter { $0.pid != run.pid }.count == 2,
+                    "the aggregator's and the coordinator's command lines name the run folder")
             #expect(ProcessTable.processes(mentioning: endpoint!).count == 2, "the workers' command lines name the endpoint")
 
             let signalled = Date()
@@ -73,7 +73,7 @@ extension Distributed {
             #expect(ProcessTable.processes(mentioning: endpoint!).isEmpty, "\(ProcessTable.processes(mentioning: endpoint!))")
         }
 
-        @Test("kill -9 agon run: its coordinator and workers notice they are orphans and exit within seconds")
+        @Test("kill -9 agon run: its aggregator, coordinator and workers notice they are orphans and exit within seconds")
         func orphansStopThemselves() throws {
             let dir = try AgonProcess.temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -92,7 +92,7 @@ extension Distributed {
             try run.waitUntil("a progress line", timeout: 60) { _, err in err.contains(#/step \d+/100000 /#) }
             let data = try #require(FileManager.default.contents(atPath: dir + "/coordinator.json"))
             endpoint = try #require((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["endpoint"] as? String)
-            #expect(leftovers().count == 3, "expected a coordinator and 2 workers: \(leftovers())")
+            #expect(leftovers().count == 4, "expected an aggregator, a coordinator and 2 workers: \(leftovers())")
 
             run.send(SIGKILL)
             #expect(try run.waitForExit(timeout: 10) == 128 + SIGKILL)

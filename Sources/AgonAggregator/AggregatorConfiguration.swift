@@ -1,0 +1,16 @@
+// What an aggregator is told: where to listen, the run folder, and how often to draw.
+
+/// The settings of `agon aggregator`.
+public struct AggregatorConfiguration: Sendable {
+    /// The ZeroMQ endpoint to bind (`tcp://0.0.0.0:5556`, `tcp://127.0.0.1:*`).
+    public var bind: String
+    /// The run folder: run.db, plots/, samples/, tensorboard/.
+    public var runDirectory: String
+    /// Seconds between renderings of the plots while events arrive.
+    public var renderInterval: Double = 5
+
+    public init(bind: String, runDirectory: String) {
+        self.bind = bind
+        self.runDirectory = runDirectory
+    }
+}

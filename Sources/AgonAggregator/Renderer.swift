@@ -1,0 +1,68 @@
+// Draws a run from run.db: one chart per pair of metrics (every worker faint, the cross-worker
+// mean bold with its min–max band), PNG and SVG, and every sample grid as a PNG file.
+import AgonPlot
+import AgonRunStore
+import Foundation
+
+/// Renders the charts and sample grids of the run in `runDirectory` from its store.
+struct Renderer {
+    let store: RunStore
+    let runDirectory: String
+
+    /// A chart: file name, title, y label, the tags it draws with their legend names, y scale.
+    struct Chart {
+        let file: String
+        let title: String
+        let yLabel: String
+        let tags: [(tag: String, name: String)]
+        let scale: LineChart.Scale
+    }
+
+    /// The charts every run gets, from the metrics each worker sends per step.
+    static let charts = [
+        Chart(file: "losses", title: "G and D loss", yLabel: "loss", tags: [("g_loss", "G loss"), ("d_loss", "D loss")], scale: .linear),
+        Chart(file: "accuracy", title: "D accuracy on real and on generated data", yLabel: "accuracy",
+              tags: [("acc_real", "on real"), ("acc_fake", "on fake")], scale: .linear),
+        Chart(file: "d_outputs", title: "D(x) and D(G(z))", yLabel: "mean D output",
+              tags: [("d_x", "D(x)"), ("d_g_z", "D(G(z))")], scale: .linear),
+        Chart(file: "gradient_norms", title: "Gradient norms", yLabel: "L2 norm",
+              tags: [("g_grad_norm", "G"), ("d_grad_norm", "D")], scale: .log),
+        Chart(file: "step_time", title: "Step time", yLabel: "seconds", tags: [("step_time_s", "step time")], scale: .linear),
+    ]
+
+    /// Every chart (PNG and SVG under `plots/`) and every sample grid (`samples/`).
+    func renderAll() throws {
+        let plots = runDirectory + "/plots"
+        try FileManager.default.createDirectory(atPath: plots, withIntermediateDirectories: true)
+        let workers = try store.workers()
+        for chart in Self.charts {
+            var series: [ChartSeries] = []
+            for (tag, name) in chart.tags {
+                var lines: [ChartSeries.Worker] = []
+                for worker in workers {
+                    let data = try store.scalars(tag: tag, worker: worker)
+                    if !data.steps.isEmpty { lines.append((worker, data.steps.map(Double.init), data.values)) }
+                }
+                series.append(ChartSeries(name: name, workers: lines))
+            }
+            let drawn = LineChart(series, title: chart.title, yLabel: chart.yLabel, yScale: chart.scale,
+                                  smoothing: .exponential(weight: 0.6))
+            try drawn.writePNG(to: "\(plots)/\(chart.file).png")
+            try drawn.writeSVG(to: "\(plots)/\(chart.file).svg")
+        }
+        try writeSampleGrids()
+    }
+
+    /// Every stored image as `samples/step-NNNNNNNN.png` (the first source's, if several sent
+    /// one for a step); files already there are left alone.
+    private func writeSampleGrids() throws {
+        let samples = runDirectory + "/samples"
+        try FileManager.default.createDirectory(atPath: samples, withIntermediateDirectories: true)
+        for image in try store.images(tag: "samples") {
+            let path = samples + "/" + String(format: "step-%08d.png", image.step)
+            if !FileManager.default.fileExists(atPath: path) {
+                try Data(image.png).write(to: URL(fileURLWithPath: path), options: .atomic)
+            }
+        }
+    }
+}
