@@ -55,7 +55,7 @@ public final class Aggregator {
             if dirty && clock.now - lastRender >= .seconds(configuration.renderInterval) { render() }
         }
         if !pending.isEmpty { storePending() }
-        render()
+        render(live: false)
     }
 
     /// Asked between polls: true to stop.
@@ -138,12 +138,12 @@ public final class Aggregator {
         }
     }
 
-    /// Draws the plots and sample grids from run.db.
-    func render() {
+    /// Draws the plots, sample grids and report from run.db.
+    func render(live: Bool = true) {
         lastRender = clock.now
         dirty = false
         do {
-            try Renderer(store: store, runDirectory: configuration.runDirectory).renderAll()
+            try Renderer(store: store, runDirectory: configuration.runDirectory).renderAll(live: live)
         } catch {
             log("aggregator: rendering failed: \(error)")
         }

@@ -4,10 +4,16 @@ import AgonPlot
 import AgonRunStore
 import Foundation
 
-/// Renders the charts and sample grids of the run in `runDirectory` from its store.
-struct Renderer {
+/// Renders the charts, sample grids and report of the run in `runDirectory` from its store.
+public struct Renderer {
     let store: RunStore
     let runDirectory: String
+
+    /// A renderer of the run in `runDirectory` whose events are in `store`.
+    public init(store: RunStore, runDirectory: String) {
+        self.store = store
+        self.runDirectory = runDirectory
+    }
 
     /// A chart: file name, title, y label, the tags it draws with their legend names, y scale.
     struct Chart {
@@ -30,8 +36,9 @@ struct Renderer {
         Chart(file: "step_time", title: "Step time", yLabel: "seconds", tags: [("step_time_s", "step time")], scale: .linear),
     ]
 
-    /// Every chart (PNG and SVG under `plots/`) and every sample grid (`samples/`).
-    func renderAll() throws {
+    /// Every chart (PNG and SVG under `plots/`), every sample grid and the timeline
+    /// (`samples/`), and `report.html`; `live` makes the report reload itself.
+    public func renderAll(live: Bool = false) throws {
         let plots = runDirectory + "/plots"
         try FileManager.default.createDirectory(atPath: plots, withIntermediateDirectories: true)
         let workers = try store.workers()
@@ -50,19 +57,26 @@ struct Renderer {
             try drawn.writePNG(to: "\(plots)/\(chart.file).png")
             try drawn.writeSVG(to: "\(plots)/\(chart.file).svg")
         }
-        try writeSampleGrids()
+        let samples = try writeSampleGrids()
+        try Report(store: store, runDirectory: runDirectory).write(charts: Self.charts, samples: samples, live: live)
     }
 
-    /// Every stored image as `samples/step-NNNNNNNN.png` (the first source's, if several sent
-    /// one for a step); files already there are left alone.
-    private func writeSampleGrids() throws {
+    /// Every stored sample grid as `samples/step-NNNNNNNN.png` (the first source's, if several
+    /// sent one for a step; files already there are left alone) and `samples/timeline.png`.
+    private func writeSampleGrids() throws -> [(step: Int64, file: String)] {
         let samples = runDirectory + "/samples"
         try FileManager.default.createDirectory(atPath: samples, withIntermediateDirectories: true)
-        for image in try store.images(tag: "samples") {
-            let path = samples + "/" + String(format: "step-%08d.png", image.step)
-            if !FileManager.default.fileExists(atPath: path) {
-                try Data(image.png).write(to: URL(fileURLWithPath: path), options: .atomic)
+        var written: [(step: Int64, file: String)] = []
+        var grids: [(label: String, png: [UInt8])] = []
+        for image in try store.images(tag: "samples") where written.last?.step != image.step {
+            let file = String(format: "step-%08d.png", image.step)
+            if !FileManager.default.fileExists(atPath: samples + "/" + file) {
+                try Data(image.png).write(to: URL(fileURLWithPath: samples + "/" + file), options: .atomic)
             }
+            written.append((image.step, file))
+            grids.append(("step \(image.step)", image.png))
         }
+        if !grids.isEmpty { try ImageTimeline(grids: grids).writePNG(to: samples + "/timeline.png") }
+        return written
     }
 }
