@@ -6,7 +6,9 @@ import AgonWire
 import Foundation
 
 /// Collects the events of a run and keeps them without loss.
-public final class Aggregator {
+///
+/// One thread runs it (`run`); it may be handed to that thread once, hence `@unchecked Sendable`.
+public final class Aggregator: @unchecked Sendable {
     public let configuration: AggregatorConfiguration
     /// The endpoint actually bound.
     public let endpoint: String
@@ -17,6 +19,10 @@ public final class Aggregator {
     private var pending: [(peer: [UInt8], batch: EventBatch)] = []
     private var lastWriteError: String?
     private var tensorBoard: [String: EventFileWriter] = [:]
+    /// Stored events not yet in the TensorBoard files: written when intake is idle, so that a
+    /// burst of events is stored (and acknowledged) first.
+    private var tensorBoardQueue: [(source: String, events: [WireEvent])] = []
+    private var tensorBoardQueued = 0
     private var lastRender = ContinuousClock.now
     private var dirty = false
     private let clock = ContinuousClock()
@@ -46,7 +52,12 @@ public final class Aggregator {
     public func run(stop: StopCondition) throws {
         while !stop() {
             do {
-                if let frames = try socket.receive(timeoutMilliseconds: 100) { receive(frames) }
+                if let frames = try socket.receive(timeoutMilliseconds: tensorBoardQueued > 0 ? 0 : 100) {
+                    receive(frames)
+                    if tensorBoardQueued > 200_000 { flushTensorBoard() }
+                } else {
+                    flushTensorBoard()
+                }
             } catch {
                 guard error.code == .oversized else { throw error }
                 log("aggregator: dropped a message: \(error)")
@@ -55,6 +66,7 @@ public final class Aggregator {
             if dirty && clock.now - lastRender >= .seconds(configuration.renderInterval) { render() }
         }
         if !pending.isEmpty { storePending() }
+        flushTensorBoard()
         render(live: false)
     }
 
@@ -101,7 +113,8 @@ public final class Aggregator {
             let new = zip(batch.events, fresh).filter(\.1).map(\.0)
             if !new.isEmpty {
                 dirty = true
-                writeTensorBoard(source: batch.source, new)
+                tensorBoardQueue.append((batch.source, new))
+                tensorBoardQueued += new.count
             }
         }
     }
@@ -113,6 +126,12 @@ public final class Aggregator {
         case .worker(let host, let pid, let rank): .worker(host: host, pid: pid, rank: rank)
         case .alarm(let name, let message): .alarm(name: name, message: message)
         }
+    }
+
+    private func flushTensorBoard() {
+        for (source, events) in tensorBoardQueue { writeTensorBoard(source: source, events) }
+        tensorBoardQueue.removeAll(keepingCapacity: true)
+        tensorBoardQueued = 0
     }
 
     /// Appends new scalars and images to the source's own TensorBoard folder.
@@ -140,6 +159,7 @@ public final class Aggregator {
 
     /// Draws the plots, sample grids and report from run.db.
     func render(live: Bool = true) {
+        flushTensorBoard()
         lastRender = clock.now
         dirty = false
         do {

@@ -54,8 +54,11 @@ public final class EventSource {
         }
         spool.append(WireEvent(seq: nextSeq, step: step, wallTime: wallTime, payload: payload))
         nextSeq += 1
-        try pump(timeoutMilliseconds: 0)
-        if Int(nextSeq - sentThrough) >= 512 || clock.now - lastSend >= .milliseconds(250) { try send(force: false) }
+        // Acknowledgements are read when a batch goes out: one poll per batch, not per event.
+        if Int(nextSeq - sentThrough) >= 512 || clock.now - lastSend >= .milliseconds(250) {
+            try pump(timeoutMilliseconds: 0)
+            try send(force: false)
+        }
     }
 
     /// Sends what is unsent (and, after a silence, what is unacknowledged again).

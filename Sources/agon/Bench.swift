@@ -8,7 +8,7 @@ import Foundation
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Agon's performance.",
-        subcommands: [BenchTrain.self, BenchAllreduce.self])
+        subcommands: [BenchTrain.self, BenchAllreduce.self, BenchIngest.self, BenchRender.self])
 }
 
 /// Training throughput of one replica on one thread.
