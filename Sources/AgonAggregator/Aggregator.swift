@@ -19,6 +19,7 @@ public final class Aggregator: @unchecked Sendable {
     private var pending: [(peer: [UInt8], batch: EventBatch)] = []
     private var lastWriteError: String?
     private var tensorBoard: [String: EventFileWriter] = [:]
+    private var aggregate: EventFileWriter?
     /// Stored events not yet in the TensorBoard files: written when intake is idle, so that a
     /// burst of events is stored (and acknowledged) first.
     private var tensorBoardQueue: [(source: String, events: [WireEvent])] = []
@@ -44,6 +45,7 @@ public final class Aggregator: @unchecked Sendable {
     }
 
     deinit {
+        aggregate?.close()
         for writer in tensorBoard.values { writer.close() }
         socket.close()
     }
@@ -157,9 +159,23 @@ public final class Aggregator: @unchecked Sendable {
         }
     }
 
+    /// The writer of `tensorboard/aggregate/`, made on first use.
+    func aggregateWriter() throws -> EventFileWriter {
+        if let aggregate { return aggregate }
+        let writer = try EventFileWriter(directory: configuration.runDirectory + "/tensorboard/aggregate",
+                                         wallTime: Date().timeIntervalSince1970, host: ProcessInfo.processInfo.hostName, pid: getpid())
+        aggregate = writer
+        return writer
+    }
+
     /// Draws the plots, sample grids and report from run.db.
     func render(live: Bool = true) {
         flushTensorBoard()
+        do {
+            try writeAggregateMeans(final: !live)
+        } catch {
+            log("aggregator: TensorBoard means: \(error)")
+        }
         lastRender = clock.now
         dirty = false
         do {
