@@ -55,7 +55,7 @@ public final class EventSource {
         spool.append(WireEvent(seq: nextSeq, step: step, wallTime: wallTime, payload: payload))
         nextSeq += 1
         // Acknowledgements are read when a batch goes out: one poll per batch, not per event.
-        if Int(nextSeq - sentThrough) >= 512 || clock.now - lastSend >= .milliseconds(250) {
+        if Int(nextSeq - sentThrough) >= 2048 || clock.now - lastSend >= .milliseconds(250) {
             try pump(timeoutMilliseconds: 0)
             try send(force: false)
         }

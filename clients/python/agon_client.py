@@ -104,7 +104,7 @@ class AgonClient:
         self._spool.append((self._next_seq, event))
         self._next_seq += 1
         self._pump(0)
-        if self._next_seq - self._sent_through >= 512 or time.monotonic() - self._last_send >= 0.25:
+        if self._next_seq - self._sent_through >= 2048 or time.monotonic() - self._last_send >= 0.25:
             self._send()
 
     def _send(self):
