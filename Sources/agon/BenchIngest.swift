@@ -51,7 +51,7 @@ struct BenchIngest: ParsableCommand {
         for child in children { child.waitUntilExit() }
         let seconds = Date().timeIntervalSince(start)
         stop.value = true
-        while serving.isExecuting { Thread.sleep(forTimeInterval: 0.01) }
+        while !serving.isFinished { Thread.sleep(forTimeInterval: 0.01) }
         guard children.allSatisfy({ $0.terminationStatus == 0 }) else {
             throw ValidationError("bench ingest: a source process failed")
         }
