@@ -20,6 +20,18 @@ enum ChartCanvas {
     static func png(width: Int, height: Int, output: String, draw: Draw) throws -> [UInt8] {
         let surface = try imageSurface(width: width, height: height, output: output, draw: draw)
         defer { cairo_surface_destroy(surface) }
+        return try pngData(of: surface, output: output)
+    }
+
+    /// Writes a PNG file at `path`, replacing it atomically.
+    static func writePNG(width: Int, height: Int, to path: String, draw: Draw) throws {
+        let surface = try imageSurface(width: width, height: height, output: path, draw: draw)
+        defer { cairo_surface_destroy(surface) }
+        try writePNG(surface, to: path)
+    }
+
+    /// PNG bytes of an image surface.
+    static func pngData(of surface: OpaquePointer, output: String) throws -> [UInt8] {
         let sink = CanvasSink()
         let status = withExtendedLifetime(sink) {
             cairo_surface_write_to_png_stream(surface, canvasSinkWrite, Unmanaged.passUnretained(sink).toOpaque())
@@ -28,10 +40,8 @@ enum ChartCanvas {
         return sink.bytes
     }
 
-    /// Writes a PNG file at `path`, replacing it atomically.
-    static func writePNG(width: Int, height: Int, to path: String, draw: Draw) throws {
-        let surface = try imageSurface(width: width, height: height, output: path, draw: draw)
-        defer { cairo_surface_destroy(surface) }
+    /// Writes an image surface as a PNG file at `path`, replacing it atomically.
+    static func writePNG(_ surface: OpaquePointer, to path: String) throws {
         try replaceAtomically(path) { temporary in
             try check(cairo_surface_write_to_png(surface, temporary), .write, "cannot write PNG \(path)")
         }
@@ -57,15 +67,19 @@ enum ChartCanvas {
 
     /// Writes an SVG file at `path`, replacing it atomically.
     static func writeSVG(width: Int, height: Int, to path: String, draw: Draw) throws {
-        let bytes = try svg(width: width, height: height, output: path, draw: draw)
+        try write(try svg(width: width, height: height, output: path, draw: draw), to: path, kind: "SVG")
+    }
+
+    /// Writes `bytes` (a `kind` document) at `path`, replacing it atomically.
+    static func write(_ bytes: [UInt8], to path: String, kind: String) throws {
         try replaceAtomically(path) { temporary in
             guard let file = fopen(temporary, "wb") else {
-                throw PlotError(.write, "cannot create \(temporary) to write SVG \(path)", posixCode: errno)
+                throw PlotError(.write, "cannot create \(temporary) to write \(kind) \(path)", posixCode: errno)
             }
             let written = fwrite(bytes, 1, bytes.count, file)
             let closed = fclose(file)
             guard written == bytes.count, closed == 0 else {
-                throw PlotError(.write, "cannot write SVG \(path)", posixCode: errno)
+                throw PlotError(.write, "cannot write \(kind) \(path)", posixCode: errno)
             }
         }
     }

@@ -74,10 +74,7 @@ public struct ImageGrid: Sendable {
     public func pngData() throws -> [UInt8] {
         let surface = try renderSurface(for: "PNG in memory")
         defer { cairo_surface_destroy(surface) }
-        let sink = ByteSink()
-        let status = cairo_surface_write_to_png_stream(surface, appendToSink, Unmanaged.passUnretained(sink).toOpaque())
-        try withExtendedLifetime(sink) { try check(status, .rendering, "cannot encode PNG in memory") }
-        return sink.bytes
+        return try ChartCanvas.pngData(of: surface, output: "in memory")
     }
 
     /// Writes the grid as a PNG file at `path`.
@@ -88,9 +85,7 @@ public struct ImageGrid: Sendable {
     public func writePNG(to path: String) throws {
         let surface = try renderSurface(for: path)
         defer { cairo_surface_destroy(surface) }
-        try replaceAtomically(path) { temporary in
-            try check(cairo_surface_write_to_png(surface, temporary), .write, "cannot write PNG \(path)")
-        }
+        try ChartCanvas.writePNG(surface, to: path)
     }
 
     /// The grid as an SVG document (the pixels embedded as an image, drawn without smoothing).
@@ -99,40 +94,18 @@ public struct ImageGrid: Sendable {
     public func svgData() throws -> [UInt8] {
         let image = try renderSurface(for: "SVG in memory")
         defer { cairo_surface_destroy(image) }
-        let sink = ByteSink()
-        try withExtendedLifetime(sink) {
-            let svg = cairo_svg_surface_create_for_stream(
-                appendToSink, Unmanaged.passUnretained(sink).toOpaque(),
-                Double(cairo_image_surface_get_width(image)), Double(cairo_image_surface_get_height(image)))
-            defer { cairo_surface_destroy(svg) }
-            try check(cairo_surface_status(svg), .rendering, "cannot create SVG surface in memory")
-            let context = cairo_create(svg)
-            defer { cairo_destroy(context) }
+        return try ChartCanvas.svg(width: pixelWidth, height: pixelHeight, output: "in memory") { context in
             cairo_set_source_surface(context, image, 0, 0)
             cairo_pattern_set_filter(cairo_get_source(context), CAIRO_FILTER_NEAREST)
             cairo_paint(context)
-            try check(cairo_status(context), .rendering, "cannot draw SVG in memory")
-            cairo_surface_finish(svg)
-            try check(cairo_surface_status(svg), .rendering, "cannot encode SVG in memory")
         }
-        return sink.bytes
     }
 
     /// Writes the grid as an SVG file at `path`, replacing it atomically as `writePNG` does.
     ///
     /// - Throws: `PlotError` naming `path` if the file cannot be written, or rendering fails.
     public func writeSVG(to path: String) throws {
-        let bytes = try svgData()
-        try replaceAtomically(path) { temporary in
-            guard let file = fopen(temporary, "wb") else {
-                throw PlotError(.write, "cannot create \(temporary) to write SVG \(path)", posixCode: errno)
-            }
-            let written = fwrite(bytes, 1, bytes.count, file)
-            let closed = fclose(file)
-            guard written == bytes.count, closed == 0 else {
-                throw PlotError(.write, "cannot write SVG \(path)", posixCode: errno)
-            }
-        }
+        try ChartCanvas.write(try svgData(), to: path, kind: "SVG")
     }
 
     /// The grid drawn on a new RGB24 image surface, which the caller destroys.
@@ -154,7 +127,7 @@ public struct ImageGrid: Sendable {
             throw PlotError(.rendering, "cannot create a \(pixelWidth)×\(pixelHeight) image surface for \(output)")
         }
         do {
-            try check(cairo_surface_status(surface), .rendering, "cannot create a \(pixelWidth)×\(pixelHeight) image surface for \(output)")
+            try ChartCanvas.check(cairo_surface_status(surface), .rendering, "cannot create a \(pixelWidth)×\(pixelHeight) image surface for \(output)")
             cairo_surface_flush(surface)
             guard let data = cairo_image_surface_get_data(surface) else {
                 throw PlotError(.rendering, "cannot reach the pixels of the image surface for \(output)")
@@ -201,44 +174,5 @@ public struct ImageGrid: Sendable {
         let clamped = min(max(value, -1), 1)
         let level = UInt32(UInt8(clamping: Int(((clamped + 1) * 127.5).rounded())))
         return level << 16 | level << 8 | level
-    }
-}
-
-/// Collects what Cairo streams out.
-private final class ByteSink {
-    var bytes: [UInt8] = []
-}
-
-/// Cairo's write callback: appends to the `ByteSink` passed as the closure pointer.
-private func appendToSink(_ closure: UnsafeMutableRawPointer?, _ data: UnsafePointer<UInt8>?, _ length: UInt32) -> cairo_status_t {
-    guard let closure else { return CAIRO_STATUS_WRITE_ERROR }
-    let sink = Unmanaged<ByteSink>.fromOpaque(closure).takeUnretainedValue()
-    if let data { sink.bytes.append(contentsOf: UnsafeBufferPointer(start: data, count: Int(length))) }
-    return CAIRO_STATUS_SUCCESS
-}
-
-/// Throws `code` with `message` and Cairo's status text unless `status` is success.
-private func check(_ status: cairo_status_t, _ code: PlotError.Code, _ message: String) throws {
-    guard status != CAIRO_STATUS_SUCCESS else { return }
-    throw PlotError(code, "\(message): \(String(cString: cairo_status_to_string(status)))")
-}
-
-/// Runs `write` on a temporary path beside `path`, then renames it over `path`.
-///
-/// No fsync: a plot is redrawn from the data if lost; the rename is what keeps readers from
-/// seeing a partial file.
-private func replaceAtomically(_ path: String, _ write: (String) throws -> Void) throws {
-    let slash = path.lastIndex(of: "/")
-    let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
-    let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-    let temporary = "\(directory)/.\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-    do {
-        try write(temporary)
-        guard rename(temporary, path) == 0 else {
-            throw PlotError(.write, "cannot move \(temporary) over \(path)", posixCode: errno)
-        }
-    } catch {
-        unlink(temporary)
-        throw error
     }
 }

@@ -25,6 +25,11 @@ enum AgonProcess {
 
     /// Runs `agon arguments…`, killing it after `timeout` seconds.
     static func run(_ arguments: [String], timeout: Double = 120) throws -> AgonResult {
+        try run(executable: binary, arguments, timeout: timeout)
+    }
+
+    /// Runs any program to completion, killing it after `timeout` seconds.
+    static func run(executable: String, _ arguments: [String], timeout: Double = 120) throws -> AgonResult {
         // Output goes to files, which never fill up and block the child as a pipe can.
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -33,7 +38,7 @@ enum AgonProcess {
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/out"))
         let err = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/err"))
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.standardOutput = out
         process.standardError = err

@@ -17,25 +17,11 @@ private let namespaceUnavailable: String? = {
     return nil
 }()
 
-/// Runs a command to completion; output goes to files so no pipe can fill.
+/// Runs a command (through `env`, to find it on the PATH) to completion.
 @discardableResult
 private func shell(_ arguments: [String], timeout: Double = 60) throws -> (status: Int32, output: String) {
-    let log = FileManager.default.temporaryDirectory.appendingPathComponent("agon-netns-\(UUID().uuidString).log")
-    FileManager.default.createFile(atPath: log.path, contents: nil)
-    defer { try? FileManager.default.removeItem(at: log) }
-    let handle = try FileHandle(forWritingTo: log)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    process.standardOutput = handle
-    process.standardError = handle
-    try process.run()
-    let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
-    DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
-    process.waitUntilExit()
-    watchdog.cancel()
-    try handle.close()
-    return (process.terminationStatus, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+    let result = try AgonProcess.run(executable: "/usr/bin/env", arguments, timeout: timeout)
+    return (result.status, result.stdout + result.stderr)
 }
 
 @Suite("training across network namespaces", .serialized)
