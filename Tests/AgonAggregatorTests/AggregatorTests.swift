@@ -4,6 +4,7 @@
 @testable import AgonAggregator
 import AgonRunStore
 import AgonWire
+import CSQLite3
 import Foundation
 import Testing
 
@@ -101,5 +102,31 @@ import Testing
         let store = try RunStore(path: serving.directory + "/run.db", readOnly: true)
         #expect(try store.scalarCount() == 10_000)
         #expect(try store.nextSequence(worker: "s") == 5_000)
+    }
+
+    @Test("a write that fails keeps the batch, sends no acknowledgement, and stores it once the store works again")
+    func failedWriteIsKeptForRetry() throws {
+        let serving = try Serving()
+        defer { serving.stop() }
+        // Another connection holds the write lock past the store's 5-second busy timeout.
+        var blocker: OpaquePointer?
+        #expect(sqlite3_open(serving.directory + "/run.db", &blocker) == SQLITE_OK)
+        defer { sqlite3_close(blocker) }
+        #expect(sqlite3_exec(blocker, "BEGIN EXCLUSIVE", nil, nil, nil) == SQLITE_OK)
+
+        let context = try WireContext()
+        let socket = try WireSocket(context, kind: .dealer)
+        defer { socket.close() }
+        try socket.connect(serving.aggregator.endpoint)
+        try socket.send(.events(EventBatch(run: "r", source: "w", events: Self.scalars(0...4))))
+        #expect(try socket.receive(timeoutMilliseconds: 6_000) == nil, "no acknowledgement while the batch is not stored")
+
+        #expect(sqlite3_exec(blocker, "COMMIT", nil, nil, nil) == SQLITE_OK)
+        guard let frames = try socket.receive(timeoutMilliseconds: 15_000), case .eventAck(let ack) = try WireMessage.decode(frames) else {
+            Issue.record("the batch was not acknowledged after the store came back")
+            return
+        }
+        #expect(ack.nextSequence == 5)
+        #expect(try RunStore(path: serving.directory + "/run.db", readOnly: true).scalarCount() == 5)
     }
 }
