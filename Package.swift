@@ -17,6 +17,7 @@ let package = Package(
         .systemLibrary(name: "CCairo", path: "Sources/CCairo", pkgConfig: "cairo"),
         .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ"),   // no pkgConfig: its .pc emits -isystem
         .systemLibrary(name: "CSQLite3", path: "Sources/CSQLite3", pkgConfig: "sqlite3"),
+        .systemLibrary(name: "CLAPACKE", path: "Sources/CLAPACKE", pkgConfig: "lapacke"),
 
         // The numerical core: tensors on oneDNN, then layers, then the GAN.
         // Elementwise loops in C, where the compiler vectorises sqrt, division and selects.
@@ -36,6 +37,8 @@ let package = Package(
 
         // What a run leaves: the SQLite store, and the aggregator that fills it and draws it.
         .target(name: "AgonRunStore", dependencies: ["CSQLite3"]),
+        // Sample quality: features, FID and friends, embeddings.
+        .target(name: "AgonAnalysis", dependencies: ["AgonNN", "AgonTensor", "CLAPACKE"]),
         .target(name: "AgonAggregator", dependencies: ["AgonRunStore", "AgonPlot", "AgonWire", "CZlib"]),
 
         .executableTarget(name: "agon", dependencies: [
@@ -50,6 +53,7 @@ let package = Package(
         .testTarget(name: "AgonPlotTests", dependencies: ["AgonPlot"]),
         .testTarget(name: "AgonWireTests", dependencies: ["AgonWire"]),
         .testTarget(name: "AgonRunStoreTests", dependencies: ["AgonRunStore"]),
+        .testTarget(name: "AgonAnalysisTests", dependencies: ["AgonAnalysis", "AgonNN", "AgonTensor"]),
         .testTarget(name: "AgonAggregatorTests", dependencies: ["AgonAggregator", "AgonRunStore", "AgonPlot", "AgonWire", "CSQLite3"]),
         .testTarget(name: "EndToEndTests", dependencies: ["AgonNN", "AgonTensor"]),
     ]

@@ -2,7 +2,7 @@
 # only when something is missing) and the Swift build. Sourced, not run.
 
 # The Debian packages Agon builds and runs with.
-AGON_PACKAGES=(libdnnl-dev libzmq3-dev libcairo2-dev libsqlite3-dev zlib1g-dev pkg-config dataset-fashion-mnist)
+AGON_PACKAGES=(libdnnl-dev libzmq3-dev libcairo2-dev libsqlite3-dev libopenblas-dev liblapacke-dev zlib1g-dev pkg-config dataset-fashion-mnist)
 
 # Installs each named Debian package that is not installed yet.
 ensure_packages() {

@@ -1,0 +1,2 @@
+// LAPACKE over OpenBLAS (Debian liblapacke-dev, libopenblas-dev): symmetric eigen-decompositions.
+#include <lapacke.h>
