@@ -34,6 +34,7 @@ public struct Renderer {
         Chart(file: "gradient_norms", title: "Gradient norms", yLabel: "L2 norm",
               tags: [("g_grad_norm", "G"), ("d_grad_norm", "D")], scale: .log),
         Chart(file: "step_time", title: "Step time", yLabel: "seconds", tags: [("step_time_s", "step time")], scale: .linear),
+        Chart(file: "throughput", title: "Throughput per worker", yLabel: "samples/s", tags: [("samples_per_s", "samples/s")], scale: .linear),
     ]
 
     /// Every chart (PNG and SVG under `plots/`), every sample grid and the timeline

@@ -76,6 +76,7 @@ public final class GANStep {
         lastRealOutput = realOut
         lastFakeOutput = fakeOut
         metrics.seconds = (clock.now - start).seconds
+        metrics.samples = batch
         return metrics
     }
 

@@ -22,12 +22,14 @@ public struct StepMetrics: Sendable, Equatable {
     public var discriminatorGradientNorm: Float
     /// Wall time of the step, seconds.
     public var seconds: Double
+    /// Samples in the step's batch on this worker.
+    public var samples: Int
 
     public init(step: Int = 0) {
         self.step = step
         generatorLoss = 0; discriminatorLoss = 0; discriminatorRealLoss = 0; discriminatorFakeLoss = 0
         accuracyReal = 0; accuracyFake = 0; meanRealScore = 0; meanFakeScore = 0
-        generatorGradientNorm = 0; discriminatorGradientNorm = 0; seconds = 0
+        generatorGradientNorm = 0; discriminatorGradientNorm = 0; seconds = 0; samples = 0
     }
 
     /// Names and values in a fixed order: the tags every sink (CSV, events) uses.
@@ -37,6 +39,6 @@ public struct StepMetrics: Sendable, Equatable {
          ("acc_real", Double(accuracyReal)), ("acc_fake", Double(accuracyFake)),
          ("d_x", Double(meanRealScore)), ("d_g_z", Double(meanFakeScore)),
          ("g_grad_norm", Double(generatorGradientNorm)), ("d_grad_norm", Double(discriminatorGradientNorm)),
-         ("step_time_s", seconds)]
+         ("step_time_s", seconds), ("samples_per_s", seconds > 0 ? Double(samples) / seconds : 0)]
     }
 }

@@ -11,7 +11,7 @@ struct BenchIngest: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest",
         abstract: "Scalar values/s from worker processes into run.db, stored and acknowledged.",
-        discussion: "Each worker process sends events of 11 scalars (one training step's metrics), as fast as it can.")
+        discussion: "Each worker process sends events of 11 scalars (like a training step's metrics), as fast as it can.")
 
     @Option(help: "Worker processes.")
     var workers: Int = 4
