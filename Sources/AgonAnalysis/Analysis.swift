@@ -1,1 +1,0 @@
-// Analysis: placeholder until its files land.
