@@ -20,10 +20,6 @@ public final class Aggregator: @unchecked Sendable {
     private var lastWriteError: String?
     private var tensorBoard: [String: EventFileWriter] = [:]
     private var aggregate: EventFileWriter?
-    /// Stored events not yet in the TensorBoard files: written when intake is idle, so that a
-    /// burst of events is stored (and acknowledged) first.
-    private var tensorBoardQueue: [(source: String, events: [WireEvent])] = []
-    private var tensorBoardQueued = 0
     private var lastRender = ContinuousClock.now
     private var dirty = false
     private let clock = ContinuousClock()
@@ -37,6 +33,7 @@ public final class Aggregator: @unchecked Sendable {
         context = try WireContext()
         var options = WireSocket.Options()
         options.routerMandatory = true
+        options.sendTimeoutMilliseconds = 100
         socket = try WireSocket(context, kind: .router, options: options)
         endpoint = try socket.bind(configuration.bind)
         let info = try JSONSerialization.data(withJSONObject: ["endpoint": endpoint, "pid": Int(getpid())], options: [.sortedKeys])
@@ -54,12 +51,7 @@ public final class Aggregator: @unchecked Sendable {
     public func run(stop: StopCondition) throws {
         while !stop() {
             do {
-                if let frames = try socket.receive(timeoutMilliseconds: tensorBoardQueued > 0 ? 0 : 100) {
-                    receive(frames)
-                    if tensorBoardQueued > 200_000 { flushTensorBoard() }
-                } else {
-                    flushTensorBoard()
-                }
+                if let frames = try socket.receive(timeoutMilliseconds: 100) { receive(frames) }
             } catch {
                 guard error.code == .oversized else { throw error }
                 log("aggregator: dropped a message: \(error)")
@@ -68,7 +60,6 @@ public final class Aggregator: @unchecked Sendable {
             if dirty && clock.now - lastRender >= .seconds(configuration.renderInterval) { render() }
         }
         if !pending.isEmpty { storePending() }
-        flushTensorBoard()
         render(live: false)
     }
 
@@ -109,16 +100,29 @@ public final class Aggregator: @unchecked Sendable {
             if lastWriteError != nil { log("aggregator: storing events again") }
             lastWriteError = nil
             pending.removeFirst()
-            let next = (try? store.nextSequence(worker: batch.source)) ?? 0
-            let through = (batch.events.last?.seq ?? -1) + 1
-            try? socket.send(.eventAck(EventAck(source: batch.source, nextSequence: next, receivedThrough: through)), to: peer)
+            // TensorBoard files get the new events before the acknowledgement: once a source
+            // hears it, it never resends them, so an aggregator killed now must not owe them.
             let new = zip(batch.events, fresh).filter(\.1).map(\.0)
             if !new.isEmpty {
                 dirty = true
-                tensorBoardQueue.append((batch.source, new))
-                tensorBoardQueued += new.count
+                writeTensorBoard(source: batch.source, new)
             }
+            let next = (try? store.nextSequence(worker: batch.source)) ?? 0
+            let through = batch.events.last.map { $0.seq + 1 } ?? 0   // seq < Int64.max: checked in decoding
+            // A peer that does not read its acknowledgements must not block intake: the send
+            // times out, and the source resends after its silence, which is harmless.
+            try? socket.send(.eventAck(EventAck(source: batch.source, nextSequence: next, receivedThrough: through)), to: peer)
         }
+    }
+
+    /// A source name as a folder name: letters, digits, `.`, `_` and `-` kept, anything else
+    /// `_`, never empty or starting with a dot, so that no name reaches outside its folder.
+    public static func folderName(_ source: String) -> String {
+        let kept = String(source.unicodeScalars.map { scalar -> Character in
+            let ok = (scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || "._-".unicodeScalars.contains(scalar)))
+            return ok ? Character(scalar) : "_"
+        }.prefix(100))
+        return kept.isEmpty || kept.hasPrefix(".") || kept == "aggregate" ? "source-" + kept : kept
     }
 
     static func payload(_ payload: WireEvent.Payload) -> RunEvent.Payload {
@@ -130,16 +134,10 @@ public final class Aggregator: @unchecked Sendable {
         }
     }
 
-    private func flushTensorBoard() {
-        for (source, events) in tensorBoardQueue { writeTensorBoard(source: source, events) }
-        tensorBoardQueue.removeAll(keepingCapacity: true)
-        tensorBoardQueued = 0
-    }
-
     /// Appends new scalars and images to the source's own TensorBoard folder.
     private func writeTensorBoard(source: String, _ events: [WireEvent]) {
         do {
-            let writer = try tensorBoard[source] ?? EventFileWriter(directory: configuration.runDirectory + "/tensorboard/" + source,
+            let writer = try tensorBoard[source] ?? EventFileWriter(directory: configuration.runDirectory + "/tensorboard/" + Self.folderName(source),
                                                                     wallTime: Date().timeIntervalSince1970,
                                                                     host: ProcessInfo.processInfo.hostName, pid: getpid())
             tensorBoard[source] = writer
@@ -170,7 +168,6 @@ public final class Aggregator: @unchecked Sendable {
 
     /// Draws the plots, sample grids and report from run.db.
     func render(live: Bool = true) {
-        flushTensorBoard()
         do {
             try writeAggregateMeans(final: !live)
         } catch {

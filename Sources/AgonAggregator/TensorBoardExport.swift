@@ -15,7 +15,7 @@ public struct TensorBoardExport {
         var count = 0
         var sums: [String: [Int64: (sum: Double, n: Int, wallTime: Double)]] = [:]
         for worker in try store.workers() {
-            let writer = try EventFileWriter(directory: folder + "/" + worker, wallTime: now, host: host, pid: getpid())
+            let writer = try EventFileWriter(directory: folder + "/" + Aggregator.folderName(worker), wallTime: now, host: host, pid: getpid())
             defer { writer.close() }
             for tag in try store.tags() {
                 let series = try store.scalars(tag: tag, worker: worker)

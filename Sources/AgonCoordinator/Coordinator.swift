@@ -85,6 +85,7 @@ public final class Coordinator {
         context = try WireContext()
         var options = WireSocket.Options()
         options.routerMandatory = true
+        options.sendTimeoutMilliseconds = 1000   // a worker that stops reading is dropped, not waited for
         if let secret = configuration.curveSecretKey {
             zap = try ZAPHandler(context: context, authorizedKeys: configuration.authorizedKeys,
                                  onRefusal: { log("coordinator: refused a worker: \($0)") })

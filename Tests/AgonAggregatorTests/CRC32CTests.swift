@@ -75,3 +75,13 @@ private struct SeededBytes {
         #expect(CRC32C.checksum(repeatElement(UInt8(0xFF), count: 32)) == 0x62A8_AB43)
     }
 }
+
+@Suite struct ScalarEventEncodingTests {
+    @Test("the one-buffer scalar encoding equals the message encoding", arguments: [0.0, 1_700_000_000.25], [Int64(0), 1, 300, -5])
+    func sameBytes(wallTime: Double, step: Int64) {
+        let values: [(tag: String, value: Float)] = [("loss", 0.5), ("", -0), ("a/very/long/tag/" + String(repeating: "x", count: 200), .nan)]
+        let summary = EventProtobuf.Summary(values: values.map { .init(tag: $0.tag, content: .simpleValue($0.value)) })
+        let expected = EventProtobuf.Event(wallTime: wallTime, step: step, content: .summary(summary)).encoded()
+        #expect(EventProtobuf.scalarEvent(wallTime: wallTime, step: step, values) == expected)
+    }
+}

@@ -25,7 +25,7 @@ extension Distributed {
             #expect(last["optimizer/d/2_dense/kernel/v"]?.shape == [128, 1])
 
             let samples = try fm.contentsOfDirectory(atPath: dir + "/samples").sorted()
-            #expect(samples == ["step-00000010.png", "step-00000020.png", "step-00000030.png"])
+            #expect(samples == ["step-00000010.png", "step-00000020.png", "step-00000030.png", "timeline.png"])
             for name in samples {
                 let png = try #require(fm.contents(atPath: dir + "/samples/" + name))
                 #expect(Array(png.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "\(name) is not a PNG")

@@ -135,9 +135,47 @@ public enum EventProtobuf {
 
 /// Appends protobuf fields to a byte buffer. A key is `field << 3 | wire type`; every key Agon
 /// writes is below 128, so it is one byte.
+extension EventProtobuf {
+    /// The bytes of `Event{wall_time, step, summary{value{tag, simple_value}...}}`, the same as
+    /// `Event(...).encoded()` gives, written into one buffer without the nested arrays: the
+    /// aggregator encodes one of these per training step of every worker.
+    public static func scalarEvent(wallTime: Double, step: Int64, _ values: [(tag: String, value: Float)]) -> [UInt8] {
+        func varintLength(_ value: UInt64) -> Int { value < 0x80 ? 1 : 1 + varintLength(value >> 7) }
+        func valueLength(_ tag: String) -> Int {
+            let n = tag.utf8.count
+            return (n > 0 ? 1 + varintLength(UInt64(n)) + n : 0) + 5
+        }
+        let summaryLength = values.reduce(0) { $0 + 1 + varintLength(UInt64(valueLength($1.tag))) + valueLength($1.tag) }
+        var encoder = ProtobufEncoder(capacity: summaryLength + 32)
+        encoder.double(wallTime, key: 0x09, always: false)
+        encoder.varint(UInt64(bitPattern: step), key: 0x10, always: false)
+        encoder.key(0x2A, length: summaryLength)
+        for (tag, value) in values {
+            encoder.key(0x0A, length: valueLength(tag))
+            if !tag.isEmpty {
+                encoder.key(0x0A, length: tag.utf8.count)
+                encoder.append(tag.utf8)
+            }
+            encoder.float(value, key: 0x15)
+        }
+        return encoder.bytes
+    }
+}
+
 struct ProtobufEncoder {
     /// The fields written so far.
     private(set) var bytes: [UInt8] = []
+
+    init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
+
+    /// A length-delimited field's key and length; its payload is appended next.
+    mutating func key(_ key: UInt8, length: Int) {
+        bytes.append(key)
+        appendVarint(UInt64(length))
+    }
+
+    /// Appends UTF-8 bytes.
+    mutating func append(_ utf8: String.UTF8View) { bytes.append(contentsOf: utf8) }
 
     /// Wire type 0: `value` as a base-128 varint, low group first. Negative int32/int64 values
     /// arrive sign-extended to 64 bits and take 10 bytes, as protobuf specifies.

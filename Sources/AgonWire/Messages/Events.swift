@@ -140,7 +140,7 @@ public struct EventBatch: Equatable, Sendable {
             case let code:
                 throw WireError(.malformed, "events header: unknown payload code \(code)")
             }
-            guard seq >= 0 else { throw WireError(.malformed, "events header: negative seq \(seq)") }
+            guard seq >= 0, seq < Int64.max else { throw WireError(.malformed, "events header: seq \(seq) out of range") }
             events.append(WireEvent(seq: seq, step: step, wallTime: wallTime, payload: payload))
         }
         try reader.finish()
