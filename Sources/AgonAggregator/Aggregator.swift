@@ -19,6 +19,11 @@ public final class Aggregator: @unchecked Sendable {
     private var pending: [(peer: [UInt8], batch: EventBatch)] = []
     private var lastWriteError: String?
     private var tensorBoard: [String: EventFileWriter] = [:]
+    /// Stored events not yet in the TensorBoard files, written when intake is idle so that a
+    /// burst is stored and acknowledged first. What a killed aggregator owed them is replayed
+    /// from run.db when it starts again (`tensorboard_through/<source>` in the meta table).
+    private var tensorBoardQueue: [(source: String, events: [WireEvent])] = []
+    private var tensorBoardQueued = 0
     private var aggregate: EventFileWriter?
     private var lastRender = ContinuousClock.now
     private var dirty = false
@@ -39,6 +44,7 @@ public final class Aggregator: @unchecked Sendable {
         let info = try JSONSerialization.data(withJSONObject: ["endpoint": endpoint, "pid": Int(getpid())], options: [.sortedKeys])
         try Data(info).write(to: URL(fileURLWithPath: configuration.runDirectory + "/aggregator.json"), options: .atomic)
         log("aggregator: listening on \(endpoint); \(try store.scalarCount()) scalar values already in \(configuration.runDirectory)/run.db")
+        try replayTensorBoard()
     }
 
     deinit {
@@ -51,7 +57,12 @@ public final class Aggregator: @unchecked Sendable {
     public func run(stop: StopCondition) throws {
         while !stop() {
             do {
-                if let frames = try socket.receive(timeoutMilliseconds: 100) { receive(frames) }
+                if let frames = try socket.receive(timeoutMilliseconds: tensorBoardQueued > 0 ? 0 : 100) {
+                    receive(frames)
+                    if tensorBoardQueued > 200_000 { flushTensorBoard() }
+                } else {
+                    flushTensorBoard()
+                }
             } catch {
                 guard error.code == .oversized else { throw error }
                 log("aggregator: dropped a message: \(error)")
@@ -60,6 +71,7 @@ public final class Aggregator: @unchecked Sendable {
             if dirty && clock.now - lastRender >= .seconds(configuration.renderInterval) { render() }
         }
         if !pending.isEmpty { storePending() }
+        flushTensorBoard()
         render(live: false)
     }
 
@@ -100,12 +112,11 @@ public final class Aggregator: @unchecked Sendable {
             if lastWriteError != nil { log("aggregator: storing events again") }
             lastWriteError = nil
             pending.removeFirst()
-            // TensorBoard files get the new events before the acknowledgement: once a source
-            // hears it, it never resends them, so an aggregator killed now must not owe them.
             let new = zip(batch.events, fresh).filter(\.1).map(\.0)
             if !new.isEmpty {
                 dirty = true
-                writeTensorBoard(source: batch.source, new)
+                tensorBoardQueue.append((batch.source, new))
+                tensorBoardQueued += new.count
             }
             let next = (try? store.nextSequence(worker: batch.source)) ?? 0
             let through = batch.events.last.map { $0.seq + 1 } ?? 0   // seq < Int64.max: checked in decoding
@@ -132,6 +143,47 @@ public final class Aggregator: @unchecked Sendable {
         case .worker(let host, let pid, let rank): .worker(host: host, pid: pid, rank: rank)
         case .alarm(let name, let message): .alarm(name: name, message: message)
         }
+    }
+
+    /// Writes the queued events to the TensorBoard files, then records, per source, that every
+    /// event below its first missing seq is in them.
+    private func flushTensorBoard() {
+        guard !tensorBoardQueue.isEmpty else { return }
+        var sources = Set<String>()
+        for (source, events) in tensorBoardQueue {
+            writeTensorBoard(source: source, events)
+            sources.insert(source)
+        }
+        tensorBoardQueue.removeAll(keepingCapacity: true)
+        tensorBoardQueued = 0
+        for source in sources {
+            do {
+                try store.setMeta("tensorboard_through/" + source, String(try store.nextSequence(worker: source)))
+            } catch {
+                log("aggregator: cannot record TensorBoard progress of \(source): \(error)")
+            }
+        }
+    }
+
+    /// Writes to the TensorBoard files what a previous aggregator stored but had not written.
+    private func replayTensorBoard() throws {
+        for source in try store.workers() {
+            let through = Int64(try store.meta("tensorboard_through/" + source) ?? "") ?? 0
+            guard through < (try store.nextSequence(worker: source)) else { continue }
+            var events = try store.scalarEvents(worker: source, from: through).map {
+                WireEvent(seq: $0.seq, step: $0.step, wallTime: $0.wallTime, payload: .scalars($0.values.map { WireScalar(tag: $0.tag, value: $0.value) }))
+            }
+            events += try store.imageEvents(worker: source, from: through).map {
+                WireEvent(seq: $0.seq, step: $0.step, wallTime: $0.wallTime, payload: .image(tag: $0.tag, width: Int32($0.width), height: Int32($0.height), png: $0.png))
+            }
+            events.sort { $0.seq < $1.seq }
+            if !events.isEmpty {
+                log("aggregator: writing \(events.count) stored event(s) of \(source) the TensorBoard files did not have yet")
+                tensorBoardQueue.append((source, events))
+                tensorBoardQueued += events.count
+            }
+        }
+        flushTensorBoard()
     }
 
     /// Appends new scalars and images to the source's own TensorBoard folder.
@@ -168,6 +220,7 @@ public final class Aggregator: @unchecked Sendable {
 
     /// Draws the plots, sample grids and report from run.db.
     func render(live: Bool = true) {
+        flushTensorBoard()
         do {
             try writeAggregateMeans(final: !live)
         } catch {

@@ -129,4 +129,23 @@ import Testing
         #expect(ack.nextSequence == 5)
         #expect(try RunStore(path: serving.directory + "/run.db", readOnly: true).scalarCount() == 5)
     }
+
+    @Test("what run.db holds but the TensorBoard files do not (a killed aggregator) is written when it starts again")
+    func tensorBoardCatchesUpFromTheStore() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agon-replay-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // Stored and acknowledged, never written to TensorBoard: as if killed before the idle flush.
+        let store = try RunStore(path: directory + "/run.db")
+        try store.append((0..<30).map { RunEvent(worker: "w", seq: $0, step: $0 + 1, wallTime: 1, payload: .scalars([ScalarValue(tag: "g_loss", value: Double($0))])) })
+        var configuration = AggregatorConfiguration(bind: "tcp://127.0.0.1:*", runDirectory: directory)
+        configuration.renderInterval = 3600
+        _ = try Aggregator(configuration: configuration, log: { _ in })
+        let folder = directory + "/tensorboard/w"
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.contains("tfevents") }
+        let events = try files.flatMap { try readEvents(atPath: folder + "/" + $0) }
+        let steps = events.compactMap { $0.values == nil ? nil : $0.step }
+        #expect(steps == Array(1...30), "every stored step once, in order")
+        #expect(try store.meta("tensorboard_through/w") == "30")
+    }
 }
