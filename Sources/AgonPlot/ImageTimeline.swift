@@ -38,7 +38,7 @@ public struct ImageTimeline: Sendable {
                 cairo_set_source_rgb(cr, 0.2, 0.2, 0.2)
                 cairo_move_to(cr, x, Double(gap) + 13)
                 cairo_show_text(cr, frame.label)
-                guard let image = Self.decode(frame.png) else {
+                guard let image = cairoSurface(fromPNG: frame.png) else {
                     cairo_rectangle(cr, x, y, Double(frameSize), Double(frameSize))
                     cairo_stroke(cr)
                     continue
@@ -55,34 +55,4 @@ public struct ImageTimeline: Sendable {
             }
         }
     }
-
-    /// A Cairo image surface from PNG bytes, or nil if they are not a PNG Cairo can read.
-    static func decode(_ png: [UInt8]) -> OpaquePointer? {
-        let source = PNGSource(png)
-        let surface = withExtendedLifetime(source) {
-            cairo_image_surface_create_from_png_stream(pngSourceRead, Unmanaged.passUnretained(source).toOpaque())
-        }
-        guard let surface, cairo_surface_status(surface) == CAIRO_STATUS_SUCCESS else {
-            if let surface { cairo_surface_destroy(surface) }
-            return nil
-        }
-        return surface
-    }
-}
-
-/// PNG bytes handed to Cairo's reader a piece at a time.
-private final class PNGSource {
-    let bytes: [UInt8]
-    var offset = 0
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-}
-
-private func pngSourceRead(_ closure: UnsafeMutableRawPointer?, _ data: UnsafeMutablePointer<UInt8>?, _ length: UInt32) -> cairo_status_t {
-    guard let closure, let data else { return CAIRO_STATUS_READ_ERROR }
-    let source = Unmanaged<PNGSource>.fromOpaque(closure).takeUnretainedValue()
-    let count = Int(length)
-    guard source.offset + count <= source.bytes.count else { return CAIRO_STATUS_READ_ERROR }
-    source.bytes.withUnsafeBufferPointer { data.update(from: $0.baseAddress! + source.offset, count: count) }
-    source.offset += count
-    return CAIRO_STATUS_SUCCESS
 }

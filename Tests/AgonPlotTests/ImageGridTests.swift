@@ -23,37 +23,10 @@ private struct Picture {
     }
 }
 
-/// Reads PNG bytes back through Cairo.
-private final class ByteSource {
-    let bytes: [UInt8]
-    var offset = 0
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-}
-
+/// Reads PNG bytes back through AgonPlot's decoder, alpha dropped.
 private func decodePNG(_ bytes: [UInt8]) throws -> Picture {
-    let source = ByteSource(bytes)
-    let surface = withExtendedLifetime(source) {
-        cairo_image_surface_create_from_png_stream({ closure, data, length in
-            let source = Unmanaged<ByteSource>.fromOpaque(closure!).takeUnretainedValue()
-            let length = Int(length)
-            guard source.bytes.count - source.offset >= length, let data else { return CAIRO_STATUS_READ_ERROR }
-            source.bytes.withUnsafeBufferPointer { data.update(from: $0.baseAddress! + source.offset, count: length) }
-            source.offset += length
-            return CAIRO_STATUS_SUCCESS
-        }, Unmanaged.passUnretained(source).toOpaque())
-    }
-    defer { cairo_surface_destroy(surface) }
-    try #require(cairo_surface_status(surface) == CAIRO_STATUS_SUCCESS)
-    let width = Int(cairo_image_surface_get_width(surface))
-    let height = Int(cairo_image_surface_get_height(surface))
-    let stride = Int(cairo_image_surface_get_stride(surface))
-    let data = try #require(cairo_image_surface_get_data(surface))
-    var pixels: [UInt32] = []
-    for y in 0..<height {
-        let row = UnsafeRawPointer(data + y * stride).assumingMemoryBound(to: UInt32.self)
-        pixels += UnsafeBufferPointer(start: row, count: width).map { $0 & 0xFF_FFFF }
-    }
-    return Picture(width: width, height: height, pixels: pixels)
+    let image = try DecodedImage(png: bytes)
+    return Picture(width: image.width, height: image.height, pixels: image.pixels.map { $0 & 0xFF_FFFF })
 }
 
 private func sameColor(_ a: ImageGrid.Color, _ b: ImageGrid.Color) -> Bool {

@@ -6,45 +6,9 @@ import CCairo
 import Foundation
 import Testing
 
-/// A decoded ARGB image, pixels 0xAARRGGBB row-major.
-private struct DecodedPNG {
-    var width: Int
-    var height: Int
-    var pixels: [UInt32]
-}
+private typealias DecodedPNG = DecodedImage
 
-/// Feeds PNG bytes to Cairo's reader.
-private final class PNGSource {
-    let bytes: [UInt8]
-    var offset = 0
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-}
-
-private func decode(_ bytes: [UInt8]) throws -> DecodedPNG {
-    let source = PNGSource(bytes)
-    let surface = withExtendedLifetime(source) {
-        cairo_image_surface_create_from_png_stream({ closure, data, length in
-            let source = Unmanaged<PNGSource>.fromOpaque(closure!).takeUnretainedValue()
-            let length = Int(length)
-            guard source.bytes.count - source.offset >= length, let data else { return CAIRO_STATUS_READ_ERROR }
-            source.bytes.withUnsafeBufferPointer { data.update(from: $0.baseAddress! + source.offset, count: length) }
-            source.offset += length
-            return CAIRO_STATUS_SUCCESS
-        }, Unmanaged.passUnretained(source).toOpaque())
-    }
-    defer { cairo_surface_destroy(surface) }
-    try #require(cairo_surface_status(surface) == CAIRO_STATUS_SUCCESS)
-    let width = Int(cairo_image_surface_get_width(surface))
-    let height = Int(cairo_image_surface_get_height(surface))
-    let stride = Int(cairo_image_surface_get_stride(surface))
-    let data = try #require(cairo_image_surface_get_data(surface))
-    var pixels: [UInt32] = []
-    for y in 0..<height {
-        let row = UnsafeRawPointer(data + y * stride).assumingMemoryBound(to: UInt32.self)
-        pixels += UnsafeBufferPointer(start: row, count: width)
-    }
-    return DecodedPNG(width: width, height: height, pixels: pixels)
-}
+private func decode(_ bytes: [UInt8]) throws -> DecodedPNG { try DecodedImage(png: bytes) }
 
 private let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
 

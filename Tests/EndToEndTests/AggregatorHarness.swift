@@ -33,30 +33,9 @@ extension DistributedHarness {
 
 /// A program other than `agon`, run to its end with a watchdog.
 enum Tool {
-    /// Runs `executable arguments…`, killing it after `timeout` seconds; output goes through
-    /// files, which never fill up and block the child as a pipe can.
+    /// Runs `executable arguments…`, killing it after `timeout` seconds.
     static func run(_ executable: String, _ arguments: [String], timeout: Double = 60) throws -> AgonResult {
-        let dir = try AgonProcess.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        _ = FileManager.default.createFile(atPath: dir + "/out", contents: nil)
-        _ = FileManager.default.createFile(atPath: dir + "/err", contents: nil)
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/out"))
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/err"))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
-        process.waitUntilExit()
-        watchdog.cancel()
-        try out.close()
-        try err.close()
-        return AgonResult(status: process.terminationStatus,
-                          stdout: try String(contentsOfFile: dir + "/out", encoding: .utf8),
-                          stderr: try String(contentsOfFile: dir + "/err", encoding: .utf8))
+        try AgonProcess.run(executable: executable, arguments, timeout: timeout)
     }
 
     /// The first of `candidates` that is an executable file.

@@ -190,7 +190,7 @@ struct SafeTensorsHeaderParser {
         throw invalid("unterminated string")
     }
 
-    /// The character of a `\uXXXX` escape (the `\u` consumed), joining a surrogate pair.
+    /// The character of a `\uHHHH` escape (the `\u` consumed), joining a surrogate pair.
     private mutating func parseUnicodeEscape() throws -> Character {
         var code = try parseHex4()
         if (0xD800..<0xDC00).contains(code) {
