@@ -50,19 +50,19 @@ public final class EventSource {
     public func record(step: Int64, wallTime: Double = Date().timeIntervalSince1970, _ payload: WireEvent.Payload) throws {
         while spool.count >= spoolLimit {
             try pump(timeoutMilliseconds: 200)
-            if spool.count >= spoolLimit { try send(force: true) }
+            if spool.count >= spoolLimit { try send() }
         }
         spool.append(WireEvent(seq: nextSeq, step: step, wallTime: wallTime, payload: payload))
         nextSeq += 1
         // Acknowledgements are read when a batch goes out: one poll per batch, not per event.
         if Int(nextSeq - sentThrough) >= 2048 || clock.now - lastSend >= .milliseconds(250) {
             try pump(timeoutMilliseconds: 0)
-            try send(force: false)
+            try send()
         }
     }
 
     /// Sends what is unsent (and, after a silence, what is unacknowledged again).
-    public func send(force: Bool) throws {
+    public func send() throws {
         if !spool.isEmpty, sentThrough > acknowledged, clock.now - lastAck >= Self.resendAfter {
             sentThrough = acknowledged   // no word from the aggregator: send everything again
             lastAck = clock.now
@@ -80,7 +80,6 @@ public final class EventSource {
             sentThrough = batch.last!.seq + 1
         }
         lastSend = clock.now
-        _ = force
     }
 
     /// Reads acknowledgements for up to `timeoutMilliseconds` (0: only what has arrived).
@@ -97,10 +96,10 @@ public final class EventSource {
     /// Returns true when nothing is left pending.
     public func drain(timeout: Double) throws -> Bool {
         let deadline = clock.now + .seconds(timeout)
-        try send(force: true)
+        try send()
         while !spool.isEmpty && clock.now < deadline {
             try pump(timeoutMilliseconds: 100)
-            try send(force: true)
+            try send()
         }
         if !spool.isEmpty { log("\(source): \(spool.count) event(s) were not acknowledged by the aggregator") }
         return spool.isEmpty
