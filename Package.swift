@@ -43,7 +43,7 @@ let package = Package(
 
         .executableTarget(name: "agon", dependencies: [
             "AgonTraining", "AgonNN", "AgonTensor", "AgonPlot", "AgonWire", "AgonCoordinator", "AgonWorker", "CAgonKernels",
-            "AgonAggregator",
+            "AgonAggregator", "AgonAnalysis",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

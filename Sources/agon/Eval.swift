@@ -1,0 +1,111 @@
+// `agon eval`: the sample quality of a GAN checkpoint, measured on the features of the
+// committed Fashion-MNIST classifier: FID, KID, precision/recall, density/coverage, the
+// Inception Score analogue and the class histogram of generated samples.
+import AgonAnalysis
+import AgonNN
+import AgonTensor
+import AgonTraining
+import ArgumentParser
+import Foundation
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure a GAN checkpoint's samples against real test images.",
+        discussion: """
+        Generates --samples images from the checkpoint's G, takes as many real images from the \
+        data set's test split, and compares them on the classifier's penultimate features.
+        """)
+
+    @Option(help: "A checkpoint written by agon train or agon run (checkpoints/step-N.safetensors).")
+    var checkpoint: String
+
+    @Option(help: "Generated and real samples compared (at most the test split's 10,000).")
+    var samples: Int = 10_000
+
+    @Option(help: "The feature extractor (agon classifier train).")
+    var classifier: String = "models/fashion-mnist-classifier.safetensors"
+
+    @Option(help: "Folder of IDX files (the t10k split is used).")
+    var data: String = ImageDataset.defaultDirectory
+
+    @Option(help: "Write the real and generated features as safetensors tensors `real` and `fake`.")
+    var featuresOut: String?
+
+    @Option(help: "Seed of the latent vectors.")
+    var seed: UInt64 = 1
+
+    @Flag(help: "Print the metrics as one JSON object.")
+    var json = false
+
+    func validate() throws {
+        guard samples >= 10 else { throw ValidationError("--samples must be at least 10, got \(samples)") }
+    }
+
+    func run() throws {
+        let started = Date()
+        let engine = Engine(threads: 1)
+        let model = try Self.loadGenerator(checkpoint, engine: engine)
+        let extractor = try Classifier.load(path: classifier, engine: engine)
+        let test = try ImageDataset.load(directory: data, split: .test)
+        let count = min(samples, test.count)
+
+        let real = Tensor(zeros: [count] + model.imageShape)
+        test.fillImages(indices: 0..<count, into: real.pointer)
+        let fake = Tensor(zeros: [count] + model.imageShape)
+        let random = CounterRandom(seed: seed)
+        let chunk = 500, pixels = model.imageShape.reduce(1, *)
+        for start in stride(from: 0, to: count, by: chunk) {
+            let n = min(chunk, count - start)
+            let z = Tensor(zeros: [n, model.latentSize])
+            for i in 0..<n {
+                random.fillNormal(z.pointer + i * model.latentSize, count: model.latentSize, stream: .latent, UInt32.max, UInt32(start + i))
+            }
+            (fake.pointer + start * pixels).update(from: model.samples(z).pointer, count: n * pixels)
+        }
+
+        let realFeatures = extractor.features(real), fakeFeatures = extractor.features(fake)
+        let r = FeatureMatrix(realFeatures), f = FeatureMatrix(fakeFeatures)
+        let fid = try FrechetDistance.between(r, f)
+        let kid = try KernelInceptionDistance.between(r, f, engine: engine)
+        let pr = try PrecisionRecall.between(r, f, engine: engine)
+        let probabilities = FeatureMatrix(extractor.probabilities(fake))
+        let score = try InceptionScore(probabilities: probabilities)
+        let histogram = try ClassHistogram(probabilities: probabilities)
+        if let featuresOut {
+            try SafeTensors(metadata: ["checkpoint": checkpoint, "classifier": classifier, "samples": String(count)],
+                            tensors: [("real", realFeatures), ("fake", fakeFeatures)]).write(to: featuresOut)
+        }
+        let seconds = Date().timeIntervalSince(started)
+        let values: [(String, Any)] = [
+            ("fid", fid), ("kid", kid.mean), ("kid_std", kid.standardDeviation),
+            ("precision", pr.precision), ("recall", pr.recall), ("density", pr.density), ("coverage", pr.coverage),
+            ("inception_score", score.mean), ("inception_score_std", score.standardDeviation),
+            ("class_counts", histogram.counts), ("class_entropy", histogram.normalizedEntropy),
+            ("missing_classes", histogram.missingClasses), ("samples", count), ("seconds", seconds),
+        ]
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: Dictionary(uniqueKeysWithValues: values), options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            for (key, value) in values { print("\(key): \(value)") }
+        }
+    }
+
+    /// The GAN of a checkpoint, its parameters and moving statistics loaded.
+    static func loadGenerator(_ path: String, engine: Engine) throws -> GANModel {
+        let file = try SafeTensors.read(path: path)
+        guard let kind = GANModel.Kind(rawValue: file.metadata["model"] ?? "") else {
+            throw ValidationError("\(path): not an agon checkpoint (no model in its metadata)")
+        }
+        // The DCGAN's width from its first kernel, [latent, 49·w₁].
+        let divisor = kind == .dcgan ? max(1, 256 / max(1, (file["g/0_dense/kernel"]?.shape.last ?? 12_544) / 49)) : 1
+        let model = GANModel(kind, engine: engine, seed: 0, widthDivisor: divisor, dropout: 0)
+        for (name, parameter) in model.generator.namedParameters {
+            guard let tensor = file[name], tensor.shape == parameter.shape else {
+                throw ValidationError("\(path): \(name) is missing or has another shape than a \(kind.rawValue) generator's \(parameter.shape)")
+            }
+            parameter.value.copy(from: tensor)
+        }
+        return model
+    }
+}
