@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "AgonPlotTests", dependencies: ["AgonPlot"]),
         .testTarget(name: "AgonWireTests", dependencies: ["AgonWire"]),
         .testTarget(name: "AgonRunStoreTests", dependencies: ["AgonRunStore"]),
-        .testTarget(name: "AgonAnalysisTests", dependencies: ["AgonAnalysis", "AgonNN", "AgonTensor"]),
+        .testTarget(name: "AgonAnalysisTests", dependencies: ["AgonAnalysis", "AgonNN", "AgonTensor", "AgonTraining"]),
         .testTarget(name: "AgonAggregatorTests", dependencies: ["AgonAggregator", "AgonRunStore", "AgonPlot", "AgonWire", "CSQLite3"]),
         .testTarget(name: "EndToEndTests", dependencies: ["AgonNN", "AgonTensor"]),
     ]
