@@ -30,15 +30,21 @@ extension Activation {
 /// output has the input's sign), so layers keep only the output.
 final class ActivationRunner {
     let activation: Activation
-    private let kernel: EltwiseKernel?
+    private let engine: Engine
+    private let count: Int
+    /// Made on first forward: Dense fuses its activation into the matmul and only uses backward.
+    private lazy var kernel: EltwiseKernel? = {
+        switch activation {
+        case .sigmoid: EltwiseKernel(engine, function: .sigmoid, count: count)
+        case .tanh: EltwiseKernel(engine, function: .tanh, count: count)
+        default: nil
+        }
+    }()
 
     init(_ engine: Engine, _ activation: Activation, count: Int) {
         self.activation = activation
-        switch activation {
-        case .sigmoid: kernel = EltwiseKernel(engine, function: .sigmoid, count: count)
-        case .tanh: kernel = EltwiseKernel(engine, function: .tanh, count: count)
-        default: kernel = nil
-        }
+        self.engine = engine
+        self.count = count
     }
 
     /// `y = f(x)`; `x` and `y` may be the same buffer.

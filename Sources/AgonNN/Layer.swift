@@ -54,15 +54,17 @@ public protocol Layer: AnyObject {
     func replica() -> Layer
 }
 
-/// Per-batch-size resources of a layer (buffers, oneDNN primitives), made on first use.
-final class BatchCache<Resources> {
+/// Per-batch-size resources of a layer or a step (buffers, oneDNN primitives), made on first use.
+public final class BatchCache<Resources> {
     private var entries: [Int: Resources] = [:]
     private var lastBatch = -1
     private var last: Resources?
 
+    public init() {}
+
     /// The resources for `batch`, made by `make` the first time that batch size is seen.
     @inline(__always)
-    func get(_ batch: Int, _ make: () -> Resources) -> Resources {
+    public func get(_ batch: Int, _ make: () -> Resources) -> Resources {
         if batch == lastBatch, let last { return last }
         let resources = entries[batch] ?? make()
         entries[batch] = resources

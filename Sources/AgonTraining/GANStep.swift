@@ -21,7 +21,8 @@ public final class GANStep {
     public let mode: UpdateMode
     public let update: ParameterUpdate
     private let discriminatorOnFake: Sequential
-    private var gradients = BatchBuffers()
+    /// dLoss/dD(·) for the three terms, per batch size.
+    private let gradients = BatchCache<(real: Tensor, fake: Tensor, generator: Tensor)>()
 
     /// The last step's generated images, D's outputs on real and on generated data.
     public private(set) var lastFake: Tensor?
@@ -43,7 +44,7 @@ public final class GANStep {
         let clock = ContinuousClock()
         let start = clock.now
         let batch = x.rows
-        let g = gradients.get(batch)
+        let g = gradients.get(batch) { (Tensor(zeros: [batch, 1]), Tensor(zeros: [batch, 1]), Tensor(zeros: [batch, 1])) }
         let G = model.generator, D = model.discriminator, loss = model.loss
         var metrics = StepMetrics(step: context.step)
 
@@ -93,20 +94,6 @@ public final class GANStep {
         metrics.accuracyFake = accFake / n
         metrics.meanRealScore = dx / n
         metrics.meanFakeScore = dgz / n
-    }
-
-    /// dLoss/dD(·) for the three terms, made once per batch size.
-    private struct BatchBuffers {
-        private var batch = -1
-        private var buffers: (real: Tensor, fake: Tensor, generator: Tensor)?
-
-        mutating func get(_ n: Int) -> (real: Tensor, fake: Tensor, generator: Tensor) {
-            if n != batch || buffers == nil {
-                buffers = (Tensor(zeros: [n, 1]), Tensor(zeros: [n, 1]), Tensor(zeros: [n, 1]))
-                batch = n
-            }
-            return buffers!
-        }
     }
 }
 

@@ -3,6 +3,7 @@
 import AgonAggregator
 import AgonPlot
 import AgonRunStore
+import AgonTraining
 import AgonWire
 import ArgumentParser
 import Foundation
@@ -35,8 +36,8 @@ struct BenchIngest: ParsableCommand {
         var configuration = AggregatorConfiguration(bind: "tcp://127.0.0.1:*", runDirectory: dir)
         configuration.renderInterval = 1e9
         let aggregator = try Aggregator(configuration: configuration, log: { _ in })
-        let stop = StopBox()
-        let serving = Thread { try? aggregator.run { stop.value } }
+        let stop = StopFlag()
+        let serving = Thread { try? aggregator.run { stop.isStopped } }
         serving.start()
 
         let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
@@ -50,7 +51,7 @@ struct BenchIngest: ParsableCommand {
         }
         for child in children { child.waitUntilExit() }
         let seconds = Date().timeIntervalSince(start)
-        stop.value = true
+        stop.stop()
         while !serving.isFinished { Thread.sleep(forTimeInterval: 0.01) }
         guard children.allSatisfy({ $0.terminationStatus == 0 }) else {
             throw ValidationError("bench ingest: a source process failed")
@@ -78,11 +79,6 @@ struct BenchIngest: ParsableCommand {
         }
         guard try events.drain(timeout: 120) else { throw ValidationError("bench ingest: \(name) was not fully acknowledged") }
     }
-}
-
-/// A flag shared with the serving thread.
-final class StopBox: @unchecked Sendable {
-    var value = false
 }
 
 /// `agon bench render`: one chart of N points per worker.
