@@ -28,8 +28,8 @@ let package = Package(
         .target(name: "AgonNN", dependencies: ["AgonTensor"]),
         .target(name: "AgonTraining", dependencies: ["AgonNN", "AgonTensor", "CZlib"]),
         .target(name: "AgonPlot", dependencies: ["CCairo"]),
-        // The one place that knows ZeroMQ and message layouts.
-        .target(name: "AgonWire", dependencies: ["CZeroMQ"]),
+        // The one place that knows ZeroMQ, message layouts and the shared-memory lane.
+        .target(name: "AgonWire", dependencies: ["CZeroMQ", "CAgonKernels"]),
 
         // The roles.
         .target(name: "AgonCoordinator", dependencies: ["AgonTraining", "AgonNN", "AgonTensor", "AgonWire"]),

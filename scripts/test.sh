@@ -16,11 +16,11 @@ export AGON_FIXTURES="${AGON_FIXTURES:-$(cd .. && pwd)/shared/fixtures}"
 echo "== building"
 swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Linking)' | tail -20
 
-# Python with numpy, scipy and safetensors: the independent implementations some tests compare
+# Python with numpy, scipy, scikit-learn and safetensors: the independent implementations some tests compare
 # against (AGON_PYTHON), and the safetensors check below.
 venv=.build/venv-safetensors
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/python" -c 'import safetensors, numpy, scipy' 2>/dev/null || "$venv/bin/pip" install -q safetensors numpy scipy
+"$venv/bin/python" -c 'import safetensors, numpy, scipy, sklearn' 2>/dev/null || "$venv/bin/pip" install -q safetensors numpy scipy scikit-learn
 export AGON_PYTHON="$PWD/$venv/bin/python"
 
 echo "== swift tests (fixtures: $AGON_FIXTURES)"

@@ -12,7 +12,7 @@ public final class Aggregator: @unchecked Sendable {
     public let configuration: AggregatorConfiguration
     /// The endpoint actually bound.
     public let endpoint: String
-    private let log: @Sendable (String) -> Void
+    let log: @Sendable (String) -> Void
     private let context: WireContext
     private let socket: WireSocket
     let store: RunStore
@@ -26,7 +26,13 @@ public final class Aggregator: @unchecked Sendable {
     private var tensorBoardQueued = 0
     private var aggregate: EventFileWriter?
     private var lastRender = ContinuousClock.now
-    private var dirty = false
+    var dirty = false
+    /// The health detectors, fed every event as it is stored (rebuilt from run.db at start).
+    var health: HealthMonitor
+    /// Alarms raised but not yet in run.db (a write failed): stored at the next poll.
+    var unstoredAlarms: [HealthAlarm] = []
+    /// Why the last write of alarms failed, logged once until it changes or succeeds.
+    var lastAlarmWriteError: String?
     private let clock = ContinuousClock()
 
     /// Opens (or creates) `RUN/run.db` and binds the socket.
@@ -34,7 +40,10 @@ public final class Aggregator: @unchecked Sendable {
         self.configuration = configuration
         self.log = log
         try FileManager.default.createDirectory(atPath: configuration.runDirectory, withIntermediateDirectories: true)
-        store = try RunStore(path: configuration.runDirectory + "/run.db")
+        let store = try RunStore(path: configuration.runDirectory + "/run.db")
+        self.store = store
+        let (monitor, missed) = try HealthMonitor.rebuilt(from: store)
+        health = monitor
         context = try WireContext()
         var options = WireSocket.Options()
         options.routerMandatory = true
@@ -45,6 +54,9 @@ public final class Aggregator: @unchecked Sendable {
         try Data(info).write(to: URL(fileURLWithPath: configuration.runDirectory + "/aggregator.json"), options: .atomic)
         log("aggregator: listening on \(endpoint); \(try store.scalarCount()) scalar values already in \(configuration.runDirectory)/run.db")
         try replayTensorBoard()
+        let alarms = try store.alarms().filter { $0.worker == HealthMonitor.source }
+        if !alarms.isEmpty { log("aggregator: \(alarms.count) alarm(s) already raised: \(alarms.map(\.name).joined(separator: ", "))") }
+        handle(missed)
     }
 
     deinit {
@@ -68,9 +80,11 @@ public final class Aggregator: @unchecked Sendable {
                 log("aggregator: dropped a message: \(error)")
             }
             if !pending.isEmpty { storePending() }
+            if !unstoredAlarms.isEmpty { storeAlarms() }
             if dirty && clock.now - lastRender >= .seconds(configuration.renderInterval) { render() }
         }
         if !pending.isEmpty { storePending() }
+        handle(health.finish())
         flushTensorBoard()
         render(live: false)
     }
@@ -112,6 +126,7 @@ public final class Aggregator: @unchecked Sendable {
             if lastWriteError != nil { log("aggregator: storing events again") }
             lastWriteError = nil
             pending.removeFirst()
+            watchHealth(source: batch.source, zip(events, fresh).filter(\.1).map(\.0))
             let new = zip(batch.events, fresh).filter(\.1).map(\.0)
             if !new.isEmpty {
                 dirty = true
@@ -167,7 +182,8 @@ public final class Aggregator: @unchecked Sendable {
 
     /// Writes to the TensorBoard files what a previous aggregator stored but had not written.
     private func replayTensorBoard() throws {
-        for source in try store.workers() {
+        // The aggregator's own events are alarms, which TensorBoard files do not hold.
+        for source in try store.workers() where source != HealthMonitor.source {
             let through = Int64(try store.meta("tensorboard_through/" + source) ?? "") ?? 0
             guard through < (try store.nextSequence(worker: source)) else { continue }
             var events = try store.scalarEvents(worker: source, from: through).map {

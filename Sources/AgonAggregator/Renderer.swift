@@ -37,13 +37,25 @@ public struct Renderer {
         Chart(file: "throughput", title: "Throughput per worker", yLabel: "samples/s", tags: [("samples_per_s", "samples/s")], scale: .linear),
     ]
 
+    /// The charts of sample quality, from the `quality/*` events sent every M steps (`--quality-every`):
+    /// drawn once the run has one. FID on a log axis, as it falls over orders of magnitude.
+    static let qualityCharts = [
+        Chart(file: "quality_fid", title: "FID on the classifier's features (lower is better)", yLabel: "FID",
+              tags: [("quality/fid", "FID")], scale: .log),
+        Chart(file: "quality_coverage", title: "Precision, recall, coverage and class entropy", yLabel: "share",
+              tags: [("quality/precision", "precision"), ("quality/recall", "recall"), ("quality/coverage", "coverage"),
+                     ("quality/class_entropy", "class entropy (normalized)")], scale: .linear),
+    ]
+
     /// Every chart (PNG and SVG under `plots/`), every sample grid and the timeline
     /// (`samples/`), and `report.html`; `live` makes the report reload itself.
     public func renderAll(live: Bool = false) throws {
         let plots = runDirectory + "/plots"
         try FileManager.default.createDirectory(atPath: plots, withIntermediateDirectories: true)
         let workers = try store.workers()
-        for chart in Self.charts {
+        let hasQuality = try store.tags().contains { $0.hasPrefix(HealthMonitor.qualityPrefix) }
+        let charts = Self.charts + (hasQuality ? Self.qualityCharts : [])
+        for chart in charts {
             var series: [ChartSeries] = []
             for (tag, name) in chart.tags {
                 var lines: [ChartSeries.Worker] = []
@@ -53,13 +65,14 @@ public struct Renderer {
                 }
                 series.append(ChartSeries(name: name, workers: lines))
             }
-            let drawn = LineChart(series, title: chart.title, yLabel: chart.yLabel, yScale: chart.scale,
-                                  smoothing: .exponential(weight: 0.6))
+            // Quality is measured every M steps, a few points: drawn as measured, not smoothed.
+            let smoothing: Smoothing = Self.qualityCharts.contains { $0.file == chart.file } ? .none : .exponential(weight: 0.6)
+            let drawn = LineChart(series, title: chart.title, yLabel: chart.yLabel, yScale: chart.scale, smoothing: smoothing)
             try drawn.writePNG(to: "\(plots)/\(chart.file).png")
             try drawn.writeSVG(to: "\(plots)/\(chart.file).svg")
         }
         let samples = try writeSampleGrids()
-        try Report(store: store, runDirectory: runDirectory).write(charts: Self.charts, samples: samples, live: live)
+        try Report(store: store, runDirectory: runDirectory).write(charts: charts, samples: samples, live: live)
     }
 
     /// Every stored sample grid as `samples/step-NNNNNNNN.png` (the first source's, if several

@@ -1,5 +1,6 @@
 // RUN/report.html: one static page (no server, no network) with every chart, the latest
-// numbers, and every sample grid under a step slider; it reloads itself while the run is live.
+// numbers, the health alarms, every sample grid under a step slider, and the latent views; it
+// reloads itself while the run is live.
 import AgonRunStore
 import Foundation
 
@@ -10,7 +11,7 @@ struct Report {
 
     /// The page, from what `Renderer` drew; `live` adds a 5-second reload.
     func write(charts: [Renderer.Chart], samples: [(step: Int64, file: String)], live: Bool) throws {
-        let workers = try store.workers()
+        let workers = try store.workers().filter { $0 != HealthMonitor.source }
         var rows = ""
         for chart in charts {
             for (tag, name) in chart.tags {
@@ -44,16 +45,21 @@ struct Report {
             <title>Agon run: \(escape(URL(fileURLWithPath: runDirectory).lastPathComponent))</title>
             <style>body{font-family:sans-serif;margin:2em;color:#222}figure{display:inline-block;margin:.5em}
             figure img{width:600px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}
-            td.w{font-size:85%;color:#555}</style></head><body>
+            td.w{font-size:85%;color:#555}table.alarms td{vertical-align:top}p.ok{color:#2a6}
+            figcaption{font-size:85%;color:#555}</style></head><body>
             <h1>Agon run \(escape(URL(fileURLWithPath: runDirectory).lastPathComponent))</h1>
             <p>\(workers.count) event source(s), \(try store.scalarCount()) scalar values; \(live ? "live: this page reloads every 5 s" : "final")
             (written \(ISO8601DateFormatter().string(from: Date()))).</p>
+            <h2>Health</h2>
+            \(try alarmsSection())
             <h2>Latest</h2><table><tr><th>metric</th><th>mean over workers</th><th>each worker @step</th></tr>
             \(rows)</table>
             <h2>Charts</h2>
             \(figures)
             <h2>Samples: G on fixed noise</h2>
             \(sampleBlock)
+            <h2>Views</h2>
+            \(viewsSection())
             </body></html>
             """
         try Data(html.utf8).write(to: URL(fileURLWithPath: runDirectory + "/report.html"), options: .atomic)
@@ -61,7 +67,7 @@ struct Report {
 
     private func format(_ value: Double) -> String { String(format: "%.4g", value) }
 
-    private func escape(_ text: String) -> String {
+    func escape(_ text: String) -> String {
         text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }

@@ -35,15 +35,62 @@ public final class Coordinator {
     private var lastHeartbeat = ContinuousClock.now
     private var progress = Progress()
     private var packed: (step: Int, phaseIndex: Int, phase: UInt8, values: [Float])?
+    /// The parameter segment of the shared-memory lane, made when the first worker offers one,
+    /// and what it holds: every parameter of both networks as of (step, exchange phase).
+    private var parameterSegment: SharedSegment?
+    private var published: (step: Int, phaseIndex: Int, sequence: UInt64)?
+    /// Set when an average held NaN or infinity: the run stops without applying it.
+    private var diverged: TrainingError?
     private var dropWindow: (start: ContinuousClock.Instant?, logged: Int, suppressed: Int) = (nil, 0, 0)
     private let clock = ContinuousClock()
 
-    /// What the current exchange has gathered.
+    /// What the current exchange has gathered: per rank, the pieces that arrived (a worker may
+    /// send the discriminator's gradients before the generator's, so that they are averaged
+    /// and applied while it is still computing the generator's), and which networks are done.
     private struct Exchange {
         var phaseIndex = 0
-        var contributions: [Int: [Float]] = [:]
-        var losses: [(Float, Float)] = []
+        var pieces: [Int: [Piece]] = [:]
+        var applied: [GANNetwork] = []
         var deadline: ContinuousClock.Instant?
+    }
+
+    /// One gradients message: the networks it covers, the sender's losses, and its values.
+    private struct Piece {
+        let networks: [GANNetwork]
+        let losses: (generator: Float, discriminator: Float)
+        let values: Contribution
+    }
+
+    /// Where a rank's gradients for the current exchange are: received over the socket, or in
+    /// the worker's segment (which it leaves alone until the parameters come back).
+    private enum Contribution {
+        case received([Float])
+        case shared(SharedSegment)
+
+        func withValues(_ body: (UnsafePointer<Float>) -> Void) {
+            switch self {
+            case .received(let values): values.withUnsafeBufferPointer { body($0.baseAddress!) }
+            case .shared(let segment): body(segment.readableValues)
+            }
+        }
+
+        /// Calls `body` with the values of every contribution, in order.
+        static func withValues(of all: ArraySlice<Contribution>, _ gathered: [UnsafePointer<Float>] = [],
+                               _ body: ([UnsafePointer<Float>]) -> Void) {
+            guard let first = all.first else { return body(gathered) }
+            first.withValues { withValues(of: all.dropFirst(), gathered + [$0], body) }
+        }
+
+        /// Calls `body` with every contribution's values of `network`: received values are
+        /// packed from 0 for the message's networks; a segment holds both networks' layouts.
+        static func withValues(of network: GANNetwork, in pieces: [Piece], model: GANModel,
+                               _ body: ([UnsafePointer<Float>]) -> Void) {
+            let offsets = pieces.map { piece -> Int in
+                let packed: [GANNetwork] = if case .shared = piece.values { [.generator, .discriminator] } else { piece.networks }
+                return network == .discriminator && packed.contains(.generator) ? model.flatCount([.generator]) : 0
+            }
+            withValues(of: pieces.map(\.values)[...]) { bases in body(zip(bases, offsets).map { $0 + $1 }) }
+        }
     }
 
     private struct Progress {
@@ -71,7 +118,7 @@ public final class Coordinator {
 
         model = GANModel(training.model, engine: Engine(threads: 1), seed: training.seed,
                          widthDivisor: training.widthDivisor, dropout: training.dropout)
-        update = LocalUpdate(adamFor: model, learningRate: training.learningRate)
+        update = LocalUpdate(adamFor: model, generatorLearningRate: training.learningRate, discriminatorLearningRate: training.effectiveDiscriminatorLearningRate)
         fixedNoise = model.fixedNoise(count: training.sampleCount, seed: training.seed)
         step = 0
         if let path = Checkpoint.latest(in: configuration.runDirectory + "/checkpoints") {
@@ -82,6 +129,8 @@ public final class Coordinator {
             log("coordinator: resuming after step \(step) from \(path)")
         }
 
+        let abandoned = SharedSegment.removeAbandoned(role: "coordinator")
+        if abandoned > 0 { log("coordinator: removed \(abandoned) shared-memory segment(s) left by agon processes that no longer run") }
         context = try WireContext()
         var options = WireSocket.Options()
         options.routerMandatory = true
@@ -104,14 +153,23 @@ public final class Coordinator {
     deinit {
         socket.close()
         zap?.stop()
+        parameterSegment?.unlink()
     }
 
     /// Serves until the run is complete (returns true) or `stop` is set (returns false).
+    ///
+    /// - Throws: `TrainingError.diverged` after stopping the workers when a step's losses or
+    ///   averaged gradients are NaN or infinite; that step is not applied and the parameters
+    ///   before it are checkpointed, so the newest checkpoint is the last good one.
     public func run(stop: StopFlag) throws -> Bool {
         if step >= totalSteps {
             log("coordinator: the run is already complete (\(step) of \(totalSteps) steps)")
         }
         while !stop.isStopped {
+            if let diverged {
+                finish(stop: stop)
+                throw diverged
+            }
             if started && step >= totalSteps {
                 finish(stop: stop)
                 return true
@@ -143,7 +201,7 @@ public final class Coordinator {
             guard let frames = try? socket.receive(timeoutMilliseconds: 100), let peer = frames.first else { continue }
             switch try? WireMessage.decode(Array(frames.dropFirst())) {
             case .leave?: membership.remove(peer)
-            case .join?, .gradients?, .heartbeat?: send(.complete(Complete(step: Int64(step))), to: peer)
+            case .join?, .gradients?, .sharedGradients?, .heartbeat?: send(.complete(Complete(step: Int64(step))), to: peer)
             default: break
             }
         }
@@ -168,7 +226,15 @@ public final class Coordinator {
         member.lastHeard = clock.now
         membership[peer] = member
         switch message {
-        case .gradients(let g): receive(g, from: member)
+        case .gradients(let g): receive(g, .received(g.values), count: g.values.count, from: member)
+        case .sharedGradients(let g):
+            guard let lane = member.lane else {
+                log("coordinator: dropped shared-memory gradients from \(member.name), which has no lane")
+                return
+            }
+            if parameterSegment != nil { membership[peer]?.readsSharedParameters = true }
+            receive(g, .shared(lane), count: lane.count, from: member)
+        case .sharedMemoryOffer(let offer): openLane(offer, from: member)
         case .leave(let leave):
             membership.remove(peer)
             log("coordinator: worker \(member.name) left: \(leave.reason)")
@@ -185,11 +251,14 @@ public final class Coordinator {
         if !started {
             log("coordinator: worker \(member.name) joined (\(membership.count) of \(configuration.workers))")
             if membership.count >= configuration.workers { start() }
-        } else if let rank = member.rank, exchange.phaseIndex == 0 {
-            log("coordinator: worker \(member.name) joined as rank \(rank) of \(membership.world) at step \(step)")
-            sendParameters(to: membership[peer]!, phase: GANNetwork.phase([.generator, .discriminator]))
+        } else if let rank = member.rank {
+            // Between exchanges it starts at once; in the middle of one (part of the step
+            // applied already), the parameters that end the exchange start it.
+            let now = exchange.phaseIndex == 0 && exchange.applied.isEmpty
+            log("coordinator: worker \(member.name) joined as rank \(rank) of \(membership.world)\(now ? " at step \(step)" : "; it trains from the next step")")
+            if now { sendParameters(to: membership[peer]!, phase: GANNetwork.phase([.generator, .discriminator])) }
         } else {
-            log("coordinator: worker \(member.name) joined; it trains from the next \(member.rank == nil ? "epoch" : "step")")
+            log("coordinator: worker \(member.name) joined; it trains from the next epoch")
         }
     }
 
@@ -204,53 +273,87 @@ public final class Coordinator {
 
     private var stepsPerEpoch: Int { max(1, datasetCount / max(1, configuration.training.batch * max(1, membership.world))) }
 
-    private func receive(_ g: Gradients, from member: Member) {
-        let phase = phases[exchange.phaseIndex]
-        guard member.active, let rank = member.rank, Int(g.step) == step, g.phase == phase, Int(g.rank) == rank else {
+    private func receive(_ g: Gradients, _ values: Contribution, count: Int, from member: Member) {
+        let networks = GANNetwork.networks(phase: phases[exchange.phaseIndex])
+        let sent = GANNetwork.networks(phase: g.phase)
+        let already = member.rank.map { exchange.pieces[$0, default: []].flatMap(\.networks) } ?? []
+        guard member.active, let rank = member.rank, Int(g.step) == step, Int(g.rank) == rank, !sent.isEmpty,
+              sent.allSatisfy({ networks.contains($0) && !already.contains($0) && !exchange.applied.contains($0) }) else {
             log("coordinator: late or stale gradients from \(member.name) for step \(g.step) dropped (now at step \(step))")
-            if exchange.phaseIndex == 0, member.rank != nil { sendParameters(to: member, phase: GANNetwork.phase([.generator, .discriminator])) }
+            // Answered once per stale step: at its last piece (the generator's, or the only one).
+            let last = sent.contains(.generator) || !networks.contains(.generator)
+            if last, exchange.phaseIndex == 0, exchange.applied.isEmpty, member.rank != nil {
+                sendParameters(to: member, phase: GANNetwork.phase([.generator, .discriminator]))
+            }
             return
         }
-        let expected = model.flatCount(GANNetwork.networks(phase: phase))
-        guard g.values.count == expected else {
-            log("coordinator: gradients from \(member.name) hold \(g.values.count) values, the model needs \(expected); dropped")
+        let expected = model.flatCount(sent)
+        guard count == expected || (count > expected && g.values.isEmpty) else {
+            log("coordinator: gradients from \(member.name) hold \(count) values, the model needs \(expected); dropped")
             return
         }
-        exchange.contributions[rank] = g.values
-        exchange.losses.append((g.generatorLoss, g.discriminatorLoss))
+        exchange.pieces[rank, default: []].append(Piece(networks: sent, losses: (g.generatorLoss, g.discriminatorLoss), values: values))
         if exchange.deadline == nil { exchange.deadline = clock.now + .seconds(configuration.stepDeadline) }
         finishExchangeIfComplete()
     }
 
+    /// Applies each network every live rank has sent, and ends the exchange when all are.
     private func finishExchangeIfComplete() {
-        let waiting = membership.ranked.filter { $0.active && exchange.contributions[$0.rank!] == nil }
-        if !exchange.contributions.isEmpty && waiting.isEmpty { finishExchange(late: false) }
+        let networks = GANNetwork.networks(phase: phases[exchange.phaseIndex])
+        let live = membership.ranked.filter(\.active).compactMap(\.rank)
+        for network in networks where !exchange.applied.contains(network) {
+            let senders = ranks(having: network)
+            guard !senders.isEmpty, live.allSatisfy(senders.contains) else { continue }
+            guard average(network, over: senders) else { return }
+        }
+        if exchange.applied.count == networks.count { finishExchange(late: false) }
     }
 
-    /// Averages what arrived, in rank order, steps the optimizer and sends the parameters on.
+    /// The ranks whose pieces cover `network`, in rank order.
+    private func ranks(having network: GANNetwork) -> [Int] {
+        exchange.pieces.keys.sorted().filter { exchange.pieces[$0]!.contains { $0.networks.contains(network) } }
+    }
+
+    /// Averages `network`'s gradients over `ranks` in rank order and steps its optimizer;
+    /// false (and the run stopping) if they or the losses that came with them are not finite.
+    private func average(_ network: GANNetwork, over ranks: [Int]) -> Bool {
+        let pieces = ranks.map { rank in exchange.pieces[rank]!.first { $0.networks.contains(network) }! }
+        Contribution.withValues(of: network, in: pieces, model: model) { model.averageGradients([network], of: $0) }
+        let losses = pieces.map { network == .generator ? $0.losses.generator : $0.losses.discriminator }
+        guard losses.allSatisfy(\.isFinite), model.network(network).gradientNorm().isFinite else {
+            stopDiverged(losses: pieces.map(\.losses), networks: [network])
+            return false
+        }
+        try? update.apply([network], step: step, metrics: StepMetrics(step: step))
+        exchange.applied.append(network)
+        return true
+    }
+
+    /// Ends the exchange: at the deadline, averages what arrived of each network not yet
+    /// applied; then completes the step (after its last exchange) and sends the parameters on.
     private func finishExchange(late: Bool) {
         let phase = phases[exchange.phaseIndex]
         let networks = GANNetwork.networks(phase: phase)
-        let ranks = exchange.contributions.keys.sorted()
-        guard !ranks.isEmpty else { exchange.deadline = nil; return }
+        guard !exchange.pieces.isEmpty else { exchange.deadline = nil; return }
         if late {
-            let missing = membership.ranked.compactMap(\.rank).filter { exchange.contributions[$0] == nil }
-            log("coordinator: step \(step + 1): no gradients from rank(s) \(missing) within \(configuration.stepDeadline) s; averaging \(ranks.count)")
-        }
-        var mean = [Float](repeating: 0, count: model.flatCount(networks))
-        mean.withUnsafeMutableBufferPointer { sum in
-            for rank in ranks {
-                exchange.contributions[rank]!.withUnsafeBufferPointer { Elementwise.add($0.baseAddress!, into: sum.baseAddress!, count: sum.count) }
+            let missing = membership.ranked.compactMap(\.rank).filter { rank in
+                networks.contains { !ranks(having: $0).contains(rank) }
             }
-            Elementwise.scale(sum.baseAddress!, by: 1 / Float(ranks.count), count: sum.count)
-            model.unpackGradients(networks, from: sum.baseAddress!)
+            log("coordinator: step \(step + 1): no gradients from rank(s) \(missing) within \(configuration.stepDeadline) s; averaging the others")
+            for network in networks where !exchange.applied.contains(network) {
+                let senders = ranks(having: network)
+                guard !senders.isEmpty else { continue }
+                guard average(network, over: senders) else { return }
+            }
         }
-        try? update.apply(networks, step: step, metrics: StepMetrics(step: step))
-        let losses = exchange.losses
+        // The progress shows the losses each rank sent with its last network of the exchange.
+        let last = networks.last!
+        let contributors = ranks(having: last)
+        let losses = contributors.compactMap { rank in exchange.pieces[rank]!.first { $0.networks.contains(last) }.map { ($0.losses.generator, $0.losses.discriminator) } }
         exchange = Exchange(phaseIndex: exchange.phaseIndex + 1)
         var payload = phase
         if exchange.phaseIndex == phases.count {
-            completeStep(contributors: ranks.count, losses: losses)
+            completeStep(contributors: contributors.count, losses: losses)
             exchange.phaseIndex = 0
             payload = GANNetwork.phase(networks)
         }
@@ -278,6 +381,7 @@ public final class Coordinator {
         if let onSamples = configuration.onSamples, step % training.sampleEvery == 0 || step == totalSteps {
             onSamples(step, model.samples(fixedNoise))
         }
+        configuration.onStepCompleted?(step, totalSteps, model)
         let every = configuration.training.checkpointEvery
         if (every > 0 && step % every == 0) || step == totalSteps { checkpoint() }
         if step - epochStart >= stepsPerEpoch {
@@ -287,6 +391,23 @@ public final class Coordinator {
             membership.reshard()
             if membership.world != before { log("coordinator: epoch \(epoch): data re-sharded among \(membership.world) worker(s)") }
         }
+    }
+
+    /// Stops the run at a step whose losses or averaged gradients are not finite: the step is
+    /// not applied, and the parameters before it are checkpointed (unless they already are).
+    private func stopDiverged(losses: [(Float, Float)], networks: [GANNetwork]) {
+        let shown = losses.map { "G \($0.0), D \($0.1)" }.joined(separator: "; ")
+        let which = networks.map(\.rawValue).joined(separator: ", ").uppercased()
+        log("coordinator: step \(step + 1): \(which) losses or averaged gradients are not finite (\(shown)); the step is not applied and the run stops")
+        // The parameters are those after `step` steps unless part of this step was applied.
+        let latest = Checkpoint.latest(in: configuration.runDirectory + "/checkpoints")
+        if exchange.phaseIndex == 0, exchange.applied.isEmpty, latest?.hasSuffix("/" + Checkpoint.fileName(step: step)) != true {
+            checkpoint()
+        }
+        let kept = Checkpoint.latest(in: configuration.runDirectory + "/checkpoints")
+        diverged = TrainingError(.diverged, path: "step \(step + 1)",
+                                 "\(which) losses or averaged gradients are not finite (\(shown)); training stopped; the last good checkpoint is \(kept ?? "none (no step completed)")")
+        exchange = Exchange(phaseIndex: exchange.phaseIndex)
     }
 
     private func checkpoint() {
@@ -335,10 +456,59 @@ public final class Coordinator {
 
     private func sendParameters(to member: Member, phase: UInt8) {
         guard let rank = member.rank else { return }
-        let values = packedParameters(phase)
-        let message = WireMessage.parameters(Parameters(step: Int64(step), phase: phase, rank: Int32(rank), world: Int32(membership.world),
-                                                        epoch: Int64(epoch), epochStart: Int64(epochStart), values: values))
+        var parameters = Parameters(step: Int64(step), phase: phase, rank: Int32(rank), world: Int32(membership.world),
+                                    epoch: Int64(epoch), epochStart: Int64(epochStart), values: [])
+        let message: WireMessage
+        if member.readsSharedParameters, let segment = parameterSegment {
+            message = .sharedParameters(parameters, sequence: publishedSequence(segment))
+        } else {
+            parameters.values = packedParameters(phase)
+            message = .parameters(parameters)
+        }
         if send(message, to: member.peer) { membership[member.peer]?.active = true }
+    }
+
+    /// The sequence at which the parameter segment holds the current parameters, writing them
+    /// first if they changed since the last write. A worker still reading an older write (one
+    /// that fell behind) sees the sequence move and waits for the next message.
+    private func publishedSequence(_ segment: SharedSegment) -> UInt64 {
+        if let published, published.step == step, published.phaseIndex == exchange.phaseIndex { return published.sequence }
+        let sequence = segment.publish { model.packParameters([.generator, .discriminator], into: $0) }
+        published = (step, exchange.phaseIndex, sequence)
+        return sequence
+    }
+
+    // MARK: The shared-memory lane
+
+    /// Answers a worker's offer of its gradient segment: accepted if the segment opens here
+    /// (the worker is on this machine, as this user) and fits the model.
+    private func openLane(_ offer: SharedMemoryOffer, from member: Member) {
+        let full = model.flatCount([.generator, .discriminator])
+        let answer: SharedMemoryAnswer
+        if !configuration.sharedMemory {
+            answer = .refused("the coordinator runs with shared memory off")
+        } else if offer.count != Int64(full) {
+            answer = .refused("the offered segment holds \(offer.count) values; the model has \(full)")
+        } else {
+            do {
+                let lane = try SharedSegment.open(path: offer.path, token: offer.token, count: full)
+                let segment: SharedSegment
+                if let parameterSegment {
+                    segment = parameterSegment
+                } else {
+                    segment = try SharedSegment.create(role: "coordinator", count: full)
+                    parameterSegment = segment
+                }
+                membership[member.peer]?.lane = lane
+                membership[member.peer]?.readsSharedParameters = false
+                answer = .accepted(path: segment.path, token: segment.token, count: Int64(full))
+                log("coordinator: worker \(member.name) shares memory with the coordinator: gradients and parameters bypass the socket")
+            } catch {
+                answer = .refused("\(error)")
+                log("coordinator: worker \(member.name) offered shared memory that cannot be used; it goes on over the socket: \(error)")
+            }
+        }
+        send(.sharedMemoryAnswer(answer), to: member.peer)
     }
 
     @discardableResult

@@ -23,11 +23,18 @@ public struct CoordinatorConfiguration: Sendable {
     public var curveSecretKey: String?
     /// The public keys (Z85) of the workers to admit when CURVE is on.
     public var authorizedKeys: [String] = []
+    /// Whether to accept a worker's offer of a shared-memory lane (a worker on this machine):
+    /// gradients and parameters then bypass the socket.
+    public var sharedMemory = true
     /// Called after every step.
     public var onProgress: (@Sendable (CoordinatorProgress) -> Void)?
     /// Called every `training.sampleEvery` steps and after the last with G's images for the
     /// run's fixed noise, (count, 28, 28, 1) in [−1, 1].
     public var onSamples: (@Sendable (Int, Tensor) -> Void)?
+    /// Called on the coordinator's thread after every step with the step just completed, the
+    /// run's total step count and the authoritative model (parameters after that step's update),
+    /// for measurements of the model during the run; it must not keep the model or slow the step.
+    public var onStepCompleted: (@Sendable (_ step: Int, _ totalSteps: Int, _ model: GANModel) -> Void)?
 
     public init(bind: String, runDirectory: String, workers: Int, training: TrainingConfiguration) {
         self.bind = bind

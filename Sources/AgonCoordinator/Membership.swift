@@ -1,5 +1,6 @@
 // Who is in the group: workers by ZeroMQ routing id, their ranks in the current epoch, when
 // each was last heard from, and the vacancies a dead worker leaves.
+import AgonWire
 import Foundation
 
 /// One worker known to the coordinator.
@@ -13,6 +14,11 @@ struct Member {
     var lastHeard: ContinuousClock.Instant
     /// True once the member has the current parameters and is computing.
     var active: Bool
+    /// The worker's gradient segment, once its shared-memory offer was accepted.
+    var lane: SharedSegment?
+    /// True once the worker has sent gradients through its lane, which shows it mapped the
+    /// coordinator's parameter segment: its parameters then go there too.
+    var readsSharedParameters = false
 
     var name: String { "\(host):\(pid) (\(workerID.prefix(8)))" }
 }

@@ -8,6 +8,48 @@ import Glibc
 import Darwin
 #endif
 
+/// A figure drawn with Cairo: charts, scatter plots, labelled grids. Each supplies its size
+/// and drawing; PNG and SVG output, in memory or to files replaced atomically (so a viewer
+/// polling the file never sees half a figure), come from the extension below.
+public protocol CairoFigure: Sendable {
+    /// The canvas width in pixels (points, for SVG).
+    var canvasWidth: Int { get }
+    /// The canvas height in pixels (points, for SVG).
+    var canvasHeight: Int { get }
+    /// Draws the figure on a Cairo context (`cairo_t *`) of that size, leaving its status clean.
+    func draw(on context: OpaquePointer) throws
+}
+
+extension CairoFigure {
+    /// The figure as PNG bytes.
+    ///
+    /// - Throws: `PlotError` if the canvas exceeds Cairo's size limit or Cairo fails.
+    public func pngData() throws -> [UInt8] {
+        try ChartCanvas.png(width: canvasWidth, height: canvasHeight, output: "in memory", draw: draw(on:))
+    }
+
+    /// Writes the figure as a PNG file at `path`, replacing it atomically.
+    ///
+    /// - Throws: `PlotError` naming `path` if the file cannot be written, or rendering fails.
+    public func writePNG(to path: String) throws {
+        try ChartCanvas.writePNG(width: canvasWidth, height: canvasHeight, to: path, draw: draw(on:))
+    }
+
+    /// The figure as an SVG document, drawn as vectors.
+    ///
+    /// - Throws: `PlotError` if the canvas exceeds Cairo's size limit or Cairo fails.
+    public func svgData() throws -> [UInt8] {
+        try ChartCanvas.svg(width: canvasWidth, height: canvasHeight, output: "in memory", draw: draw(on:))
+    }
+
+    /// Writes the figure as an SVG file at `path`, replacing it atomically.
+    ///
+    /// - Throws: `PlotError` naming `path` if the file cannot be written, or rendering fails.
+    public func writeSVG(to path: String) throws {
+        try ChartCanvas.writeSVG(width: canvasWidth, height: canvasHeight, to: path, draw: draw(on:))
+    }
+}
+
 /// Renders a chart's drawing routine to PNG or SVG bytes or files.
 ///
 /// The routine receives a Cairo context (`cairo_t *`) for a `width` × `height` canvas in

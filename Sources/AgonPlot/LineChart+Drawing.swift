@@ -17,19 +17,6 @@ let chartPalette: [(red: Double, green: Double, blue: Double)] = [UInt32](arrayL
     return (red / 255, green / 255, blue / 255)
 }
 
-/// The plot rectangle and the mapping from data units to canvas coordinates.
-private struct PlotArea {
-    var left: Double, top: Double, right: Double, bottom: Double
-    var xAxis: ChartAxis, yAxis: ChartAxis
-
-    /// Cairo stores coordinates as 24.8 fixed point: keep far-away points well inside that.
-    func point(_ x: Double, _ y: Double) -> (x: Double, y: Double) {
-        let px = left + xAxis.fraction(x) * (right - left)
-        let py = bottom - yAxis.fraction(y) * (bottom - top)
-        return (min(max(px, -1e5), 1e5), min(max(py, -1e5), 1e5))
-    }
-}
-
 extension LineChart {
     /// Draws the whole chart on `context` (a `cairo_t *`).
     func draw(_ context: OpaquePointer) {
@@ -39,23 +26,23 @@ extension LineChart {
         cairo_paint(cr)
 
         // Title row: the title on the left, the key to the line styles on the right.
-        setFont(cr, size: 15, bold: true)
+        ChartText.setFont(cr, size: 15, bold: true)
         cairo_set_source_rgb(cr, 0.1, 0.1, 0.1)
-        showText(cr, title, x: 16, y: 24)
-        let titleWidth = textWidth(cr, title)
-        setFont(cr, size: 10.5)
+        ChartText.show(cr, title, x: 16, y: 24)
+        let titleWidth = ChartText.width(cr, title)
+        ChartText.setFont(cr, size: 10.5)
         cairo_set_source_rgb(cr, 0.4, 0.4, 0.4)
         let key = styleKey
-        let keyWidth = textWidth(cr, key)
+        let keyWidth = ChartText.width(cr, key)
         // On a narrow chart the key gives way to the title.
-        if 16 + titleWidth + 24 + keyWidth <= w - 16 { showText(cr, key, x: w - 16 - keyWidth, y: 24) }
+        if 16 + titleWidth + 24 + keyWidth <= w - 16 { ChartText.show(cr, key, x: w - 16 - keyWidth, y: 24) }
 
         // Legend rows, wrapped to the width.
-        setFont(cr, size: 11.5)
+        ChartText.setFont(cr, size: 11.5)
         var legendX = 16.0, legendY = 46.0
         for (index, series) in prepared.series.enumerated() {
             let label = series.workerCount == 0 ? "\(series.name) (no data)" : series.name
-            let entryWidth = 26 + textWidth(cr, label)
+            let entryWidth = 26 + ChartText.width(cr, label)
             if legendX > 16 && legendX + entryWidth > w - 16 {
                 legendX = 16
                 legendY += 18
@@ -70,7 +57,7 @@ extension LineChart {
             cairo_line_to(cr, legendX + 20, legendY - 4)
             cairo_stroke(cr)
             cairo_set_source_rgb(cr, 0.15, 0.15, 0.15)
-            showText(cr, label, x: legendX + 26, y: legendY)
+            ChartText.show(cr, label, x: legendX + 26, y: legendY)
             legendX += entryWidth + 22
         }
 
@@ -79,17 +66,17 @@ extension LineChart {
         let right = w - 20
 
         // The corner note and the x label sit under the plot whether or not there is data.
-        setFont(cr, size: 10.5)
+        ChartText.setFont(cr, size: 10.5)
         cairo_set_source_rgb(cr, 0.4, 0.4, 0.4)
         let note = annotation
-        showText(cr, note, x: w - 12 - textWidth(cr, note), y: h - 10)
+        ChartText.show(cr, note, x: w - 12 - ChartText.width(cr, note), y: h - 10)
 
         guard let xRange = prepared.xRange, let yRange = prepared.yRange else {
             drawFrame(cr, left: 60, top: top, right: right, bottom: bottom)
-            setFont(cr, size: 18)
+            ChartText.setFont(cr, size: 18)
             cairo_set_source_rgb(cr, 0.5, 0.5, 0.5)
             let text = "no data"
-            showText(cr, text, x: (60 + right - textWidth(cr, text)) / 2, y: (top + bottom) / 2 + 6)
+            ChartText.show(cr, text, x: (60 + right - ChartText.width(cr, text)) / 2, y: (top + bottom) / 2 + 6)
             return
         }
 
@@ -97,8 +84,8 @@ extension LineChart {
             ? ChartAxis(logFrom: yRange.lowerBound, to: yRange.upperBound)
             : ChartAxis(linearFrom: yRange.lowerBound, to: yRange.upperBound,
                         targetTicks: max(2, Int((bottom - top) / 60)), margin: 0.04)
-        setFont(cr, size: 10.5)
-        let labelWidth = yAxis.labels.map { textWidth(cr, $0) }.max() ?? 0
+        ChartText.setFont(cr, size: 10.5)
+        let labelWidth = yAxis.labels.map { ChartText.width(cr, $0) }.max() ?? 0
         let left = (yLabel.isEmpty ? 14 : 34) + labelWidth + 8
         let xAxis = ChartAxis(linearFrom: xRange.lowerBound, to: xRange.upperBound,
                               targetTicks: max(2, Int((right - left) / 110)))
@@ -109,14 +96,14 @@ extension LineChart {
         drawFrame(cr, left: left, top: top, right: right, bottom: bottom)
 
         // Axis labels.
-        setFont(cr, size: 12)
+        ChartText.setFont(cr, size: 12)
         cairo_set_source_rgb(cr, 0.2, 0.2, 0.2)
-        showText(cr, xLabel, x: (left + right - textWidth(cr, xLabel)) / 2, y: h - 12)
+        ChartText.show(cr, xLabel, x: (left + right - ChartText.width(cr, xLabel)) / 2, y: h - 12)
         if !yLabel.isEmpty {
             cairo_save(cr)
-            cairo_translate(cr, 20, (top + bottom) / 2 + textWidth(cr, yLabel) / 2)
+            cairo_translate(cr, 20, (top + bottom) / 2 + ChartText.width(cr, yLabel) / 2)
             cairo_rotate(cr, -Double.pi / 2)
-            showText(cr, yLabel, x: 0, y: 0)
+            ChartText.show(cr, yLabel, x: 0, y: 0)
             cairo_restore(cr)
         }
     }
@@ -137,38 +124,14 @@ extension LineChart {
 
     private func drawGridAndTicks(_ cr: OpaquePointer, _ area: PlotArea) {
         cairo_set_line_width(cr, 1)
-        // Lines on half pixels, so one-pixel lines are crisp.
-        func crisp(_ v: Double) -> Double { v.rounded(.down) + 0.5 }
         cairo_set_source_rgb(cr, 0.95, 0.95, 0.95)
         for tick in area.yAxis.minorTicks {
-            let y = crisp(area.point(area.xAxis.lower, tick).y)
+            let y = PlotArea.crisp(area.point(area.xAxis.lower, tick).y)
             cairo_move_to(cr, area.left, y)
             cairo_line_to(cr, area.right, y)
         }
         cairo_stroke(cr)
-        cairo_set_source_rgb(cr, 0.88, 0.88, 0.88)
-        for tick in area.yAxis.ticks {
-            let y = crisp(area.point(area.xAxis.lower, tick).y)
-            cairo_move_to(cr, area.left, y)
-            cairo_line_to(cr, area.right, y)
-        }
-        for tick in area.xAxis.ticks {
-            let x = crisp(area.point(tick, area.yAxis.lower).x)
-            cairo_move_to(cr, x, area.top)
-            cairo_line_to(cr, x, area.bottom)
-        }
-        cairo_stroke(cr)
-
-        setFont(cr, size: 10.5)
-        cairo_set_source_rgb(cr, 0.3, 0.3, 0.3)
-        for (tick, label) in zip(area.yAxis.ticks, area.yAxis.labels) {
-            let y = area.point(area.xAxis.lower, tick).y
-            showText(cr, label, x: area.left - 6 - textWidth(cr, label), y: y + 4)
-        }
-        for (tick, label) in zip(area.xAxis.ticks, area.xAxis.labels) {
-            let x = area.point(tick, area.yAxis.lower).x
-            showText(cr, label, x: x - textWidth(cr, label) / 2, y: area.bottom + 16)
-        }
+        area.drawMajorGridAndLabels(cr, gray: 0.88)
     }
 
     /// Bands first, then worker lines, raw means and means, each layer for every series, so a
@@ -247,21 +210,5 @@ extension LineChart {
         cairo_rectangle(cr, left.rounded(.down) + 0.5, top.rounded(.down) + 0.5,
                         (right - left).rounded(.down), (bottom - top).rounded(.down))
         cairo_stroke(cr)
-    }
-
-    private func setFont(_ cr: OpaquePointer, size: Double, bold: Bool = false) {
-        cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL)
-        cairo_set_font_size(cr, size)
-    }
-
-    private func textWidth(_ cr: OpaquePointer, _ text: String) -> Double {
-        var extents = cairo_text_extents_t()
-        cairo_text_extents(cr, text, &extents)
-        return extents.x_advance
-    }
-
-    private func showText(_ cr: OpaquePointer, _ text: String, x: Double, y: Double) {
-        cairo_move_to(cr, x, y)
-        cairo_show_text(cr, text)
     }
 }

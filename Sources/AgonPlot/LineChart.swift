@@ -28,7 +28,7 @@ import Darwin
 /// Points with a non-finite step or value are not drawn; on a log scale neither are values
 /// ≤ 0. Both are dropped before the mean is taken, and counted (`nonFinitePointCount`,
 /// `nonPositivePointCount`). All of this work happens in `init`; rendering only draws.
-public struct LineChart: Sendable {
+public struct LineChart: CairoFigure {
     /// How values map to heights.
     public enum Scale: Sendable, Hashable {
         /// Equal differences, equal distances.
@@ -96,35 +96,6 @@ public struct LineChart: Sendable {
         return text
     }
 
-    /// The chart as PNG bytes (ARGB32, white background).
-    ///
-    /// - Throws: `PlotError` if the canvas exceeds Cairo's size limit or Cairo fails.
-    public func pngData() throws -> [UInt8] {
-        try ChartCanvas.png(width: width, height: height, output: "in memory", draw: draw)
-    }
-
-    /// Writes the chart as a PNG file at `path`, written beside it and renamed over it so that a
-    /// viewer polling the file never sees half a chart.
-    ///
-    /// - Throws: `PlotError` naming `path` if the file cannot be written, or rendering fails.
-    public func writePNG(to path: String) throws {
-        try ChartCanvas.writePNG(width: width, height: height, to: path, draw: draw)
-    }
-
-    /// The chart as an SVG document, drawn as vectors.
-    ///
-    /// - Throws: `PlotError` if the canvas exceeds Cairo's size limit or Cairo fails.
-    public func svgData() throws -> [UInt8] {
-        try ChartCanvas.svg(width: width, height: height, output: "in memory", draw: draw)
-    }
-
-    /// Writes the chart as an SVG file at `path`, replacing it atomically as `writePNG` does.
-    ///
-    /// - Throws: `PlotError` naming `path` if the file cannot be written, or rendering fails.
-    public func writeSVG(to path: String) throws {
-        try ChartCanvas.writeSVG(width: width, height: height, to: path, draw: draw)
-    }
-
     /// Seconds to build and render to PNG one default-sized chart of `workers` workers with
     /// `pointsPerWorker` points each (one series, a noisy falling loss with spikes, smoothed
     /// with `.exponential(weight: 0.6)`). Making the data is not timed; the rest is: dropping
@@ -168,4 +139,13 @@ public struct LineChart: Sendable {
         }
         return ("worker \(worker)", steps, values)
     }
+}
+
+extension LineChart {
+    /// `width`.
+    public var canvasWidth: Int { width }
+    /// `height`.
+    public var canvasHeight: Int { height }
+    /// Draws the chart on a Cairo context of `width` × `height`.
+    public func draw(on context: OpaquePointer) { draw(context) }
 }

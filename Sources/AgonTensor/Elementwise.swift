@@ -19,6 +19,23 @@ public enum Elementwise {
         agon_scale(y, a, count)
     }
 
+    /// `y[i] = (inputs[0][i] + inputs[1][i] + …) / inputs.count`, summed in the order given and
+    /// then scaled by `1 / count`, in one pass over memory: the coordinator's average.
+    public static func mean(of inputs: [UnsafePointer<Float>], into y: UnsafeMutablePointer<Float>, count: Int) {
+        precondition(!inputs.isEmpty, "a mean needs at least 1 input")
+        inputs.map { Optional($0) }.withUnsafeBufferPointer { agon_mean($0.baseAddress!, inputs.count, y, count, 1 / Float(inputs.count)) }
+    }
+
+    /// `mean(of:into:count:)` over arrays of at least `count` values each.
+    public static func mean(of arrays: [[Float]], into y: UnsafeMutablePointer<Float>, count: Int) {
+        func gather(_ rest: ArraySlice<[Float]>, _ pointers: [UnsafePointer<Float>]) {
+            guard let first = rest.first else { return mean(of: pointers, into: y, count: count) }
+            precondition(first.count >= count, "an input of \(first.count) values for a mean of \(count)")
+            first.withUnsafeBufferPointer { gather(rest.dropFirst(), pointers + [$0.baseAddress!]) }
+        }
+        gather(arrays[...], [])
+    }
+
     /// Σ x[i]², accumulated in blocks of Float32 summed in Double.
     @inline(__always)
     public static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Double {

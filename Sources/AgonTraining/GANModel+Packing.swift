@@ -48,6 +48,15 @@ extension GANModel {
         for (p, offset) in layout(networks) { p.value.copy(from: values + offset) }
     }
 
+    /// Sets each gradient, and each state tensor's value, to the mean of `inputs`: vectors in
+    /// `packGradients`'s layout of `networks`, summed in the order given, then scaled. The
+    /// coordinator's average, written where the optimizer reads it with no vector between.
+    public func averageGradients(_ networks: [GANNetwork], of inputs: [UnsafePointer<Float>]) {
+        for (p, offset) in layout(networks) {
+            Elementwise.mean(of: inputs.map { $0 + offset }, into: (p.gradient ?? p.value).pointer, count: p.value.count)
+        }
+    }
+
     /// Sets gradients, and the state's values, from a vector in `packGradients`'s layout.
     public func unpackGradients(_ networks: [GANNetwork], from values: UnsafePointer<Float>) {
         for (p, offset) in layout(networks) { (p.gradient ?? p.value).copy(from: values + offset) }

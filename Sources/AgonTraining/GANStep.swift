@@ -20,6 +20,10 @@ public final class GANStep {
     public let model: GANModel
     public let mode: UpdateMode
     public let update: ParameterUpdate
+    /// For testing alarms: at this step (0-based, as `ForwardContext.step`), G's loss and
+    /// gradients are set to NaN before the update, so the NaN reaches the optimizer (or the
+    /// coordinator's average) and the step's metrics.
+    public var injectNaNAt: Int?
     private let discriminatorOnFake: Sequential
     /// dLoss/dD(·) for the three terms, per batch size.
     private let gradients = BatchCache<(real: Tensor, fake: Tensor, generator: Tensor)>()
@@ -62,6 +66,9 @@ public final class GANStep {
         discriminatorOnFake.backward(g.fake, parameterGradients: true, inputGradient: false)
         metrics.discriminatorGradientNorm = D.gradientNorm()
 
+        if mode == .simultaneous {
+            try update.gradientsReady([.discriminator], step: context.step, metrics: metrics)
+        }
         if mode == .alternating {
             try update.apply([.discriminator], step: context.step, metrics: metrics)
             fakeOut = discriminatorOnFake.forward(fake, context: context.pass(3))
@@ -70,6 +77,12 @@ public final class GANStep {
         let fakeGradient = discriminatorOnFake.backward(g.generator, parameterGradients: false, inputGradient: true)!
         G.zeroGradients()
         G.backward(fakeGradient, parameterGradients: true, inputGradient: false)
+        if context.step == injectNaNAt {
+            metrics.generatorLoss = .nan
+            for parameter in G.trainableParameters {
+                parameter.gradient!.pointer.update(repeating: .nan, count: parameter.gradient!.count)
+            }
+        }
         metrics.generatorGradientNorm = G.gradientNorm()
         try update.apply(mode == .alternating ? [.generator] : [.generator, .discriminator], step: context.step, metrics: metrics)
 

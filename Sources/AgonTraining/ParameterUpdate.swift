@@ -17,6 +17,16 @@ public protocol ParameterUpdate: AnyObject {
     /// Updates `networks`' parameters from their gradients, for global step `step`; `metrics`
     /// holds what the step has measured so far (its losses), for the coordinator's progress.
     func apply(_ networks: [GANNetwork], step: Int, metrics: StepMetrics) throws
+
+    /// Says that `networks`' gradients for `step` are final before the step ends (in a
+    /// simultaneous step, the discriminator's, before the generator's backward pass), so a
+    /// distributed update can start averaging them while the step goes on. `apply` still
+    /// follows with every network of the step. Does nothing by default.
+    func gradientsReady(_ networks: [GANNetwork], step: Int, metrics: StepMetrics) throws
+}
+
+extension ParameterUpdate {
+    public func gradientsReady(_ networks: [GANNetwork], step: Int, metrics: StepMetrics) throws {}
 }
 
 /// Adam (or SGD) for each network, in this process: the no-op average of a one-worker run.
@@ -29,10 +39,12 @@ public final class LocalUpdate: ParameterUpdate {
         discriminatorOptimizer = discriminator
     }
 
-    /// Adam with the seed's and the fixtures' settings (lr 1e-4, β₁ 0.9, β₂ 0.999, ε 1e-7).
-    public convenience init(adamFor model: GANModel, learningRate: Float = 1e-4) {
-        self.init(generator: Adam(parameters: model.generator.trainableParameters, learningRate: learningRate),
-                  discriminator: Adam(parameters: model.discriminator.trainableParameters, learningRate: learningRate))
+    /// Adam with the seed's and the fixtures' settings (lr 1e-4, β₁ 0.9, β₂ 0.999, ε 1e-7),
+    /// with a learning rate per network (a D much faster than G makes a run whose
+    /// discriminator overpowers its generator).
+    public convenience init(adamFor model: GANModel, generatorLearningRate: Float = 1e-4, discriminatorLearningRate: Float = 1e-4) {
+        self.init(generator: Adam(parameters: model.generator.trainableParameters, learningRate: generatorLearningRate),
+                  discriminator: Adam(parameters: model.discriminator.trainableParameters, learningRate: discriminatorLearningRate))
     }
 
     public func optimizer(for network: GANNetwork) -> Optimizer {

@@ -14,7 +14,19 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// Epochs to train, when `steps` is not given.
     public var epochs: Int?
     public var seed: UInt64 = 1
+    /// G's Adam learning rate, and D's unless `discriminatorLearningRate` is given.
     public var learningRate: Float = 1e-4
+    /// D's Adam learning rate; nil for `learningRate`.
+    ///
+    /// This and the fields below are optional so that a configuration encoded without them
+    /// still decodes (the coordinator sends the configuration to its workers as JSON).
+    public var discriminatorLearningRate: Float?
+    /// Train only on the images with these labels (nil: every image); every process filters
+    /// the same way, so workers shard the same filtered set.
+    public var classes: [Int]?
+    /// For testing alarms: at this step (1-based, as step metrics count), G's loss and
+    /// gradients are made NaN before the update.
+    public var injectNaNAt: Int?
     public var update: UpdateMode = .simultaneous
     public var dataDirectory = ImageDataset.defaultDirectory
     /// Generate a sample grid from fixed noise every this many steps (and after the last).
@@ -29,6 +41,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var dropout: Float = 0.3
 
     public init() {}
+
+    /// D's Adam learning rate: `discriminatorLearningRate`, else `learningRate`.
+    public var effectiveDiscriminatorLearningRate: Float { discriminatorLearningRate ?? learningRate }
 }
 
 /// Trains one replica of a GAN on its shard of the data.
@@ -48,17 +63,27 @@ public final class Trainer {
     private let random: CounterRandom
 
     /// A trainer for worker `rank` of `workers`; with no `update`, Adam runs in this process.
+    ///
+    /// When the configuration names `classes`, the trainer keeps only their images of
+    /// `dataset` (callers that take the classes from a user check first that enough remain:
+    /// see `ImageDataset.filtered(classes:)`).
     public init(configuration: TrainingConfiguration, engine: Engine, dataset: ImageDataset,
                 update: ParameterUpdate? = nil, rank: Int = 0, workers: Int = 1) {
         self.configuration = configuration
-        self.dataset = dataset
+        if let classes = configuration.classes, !dataset.holdsOnly(classes: classes) {
+            self.dataset = dataset.filtered(classes: classes)
+        } else {
+            self.dataset = dataset
+        }
         self.rank = rank
         model = GANModel(configuration.model, engine: engine, seed: configuration.seed,
                          widthDivisor: configuration.widthDivisor, dropout: configuration.dropout)
-        self.update = update ?? LocalUpdate(adamFor: model, learningRate: configuration.learningRate)
-        schedule = BatchSchedule(datasetCount: dataset.count, batchPerWorker: configuration.batch,
+        self.update = update ?? LocalUpdate(adamFor: model, generatorLearningRate: configuration.learningRate,
+                                            discriminatorLearningRate: configuration.effectiveDiscriminatorLearningRate)
+        schedule = BatchSchedule(datasetCount: self.dataset.count, batchPerWorker: configuration.batch,
                                  workers: workers, seed: configuration.seed)
         step = GANStep(model: model, update: self.update, mode: configuration.update)
+        step.injectNaNAt = configuration.injectNaNAt.map { $0 - 1 }
         random = CounterRandom(seed: configuration.seed)
         latent = Tensor(zeros: [configuration.batch, model.latentSize])
         images = Tensor(zeros: [configuration.batch] + model.imageShape)
@@ -144,7 +169,8 @@ public final class Trainer {
 
     private var metadata: [String: String] {
         ["seed": String(configuration.seed), "batch": String(configuration.batch),
-         "update": configuration.update.rawValue, "learning_rate": String(configuration.learningRate)]
+         "update": configuration.update.rawValue, "learning_rate": String(configuration.learningRate),
+         "d_learning_rate": String(configuration.effectiveDiscriminatorLearningRate)]
     }
 }
 

@@ -275,6 +275,11 @@ public final class WireSocket: @unchecked Sendable {
         }
     }
 
+    /// Whether `endpoint` can only be reached from this machine: loopback TCP, ipc, inproc.
+    public static func isLoopback(_ endpoint: String) -> Bool {
+        ["tcp://127.", "tcp://localhost:", "tcp://[::1]:", "ipc://", "inproc://"].contains { endpoint.hasPrefix($0) }
+    }
+
     /// A routing id as text: quoted if it is printable ASCII, else hexadecimal.
     public static func describePeer(_ routingID: [UInt8]) -> String {
         if !routingID.isEmpty, routingID.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {

@@ -8,6 +8,10 @@ import Foundation
 /// What the connection hands back to the exchange logic.
 enum Incoming {
     case parameters(Parameters)
+    /// Parameters whose values are in the coordinator's segment, written at `sequence`.
+    case sharedParameters(Parameters, sequence: UInt64)
+    /// The coordinator's answer to this worker's shared-memory offer.
+    case sharedMemoryAnswer(SharedMemoryAnswer)
     case complete(Complete)
     /// The connection was re-established and the worker joined again.
     case rejoined(Welcome)
@@ -84,6 +88,8 @@ final class CoordinatorConnection {
                 lastHeard = clock.now
                 switch message {
                 case .parameters(let p): return .parameters(p)
+                case .sharedParameters(let p, let sequence): return .sharedParameters(p, sequence: sequence)
+                case .sharedMemoryAnswer(let answer): return .sharedMemoryAnswer(answer)
                 case .complete(let c): return .complete(c)
                 case .refused(let r):
                     throw WorkerError(.refused, "\(configuration.coordinator): the coordinator refused this worker: \(r.reason)")

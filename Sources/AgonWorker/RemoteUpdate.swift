@@ -36,28 +36,102 @@ final class RemoteUpdate: ParameterUpdate {
     private var pendingWaiting = 0.0
     private let clock = ContinuousClock()
     private var buffer: [Float] = []
+    /// The shared-memory lane: this worker's gradient segment, and the coordinator's parameter
+    /// segment once the offer is accepted and mapped (nil: everything goes over the socket).
+    private var lane: (gradients: SharedSegment, parameters: SharedSegment?)?
+    /// Set when a read from the parameter segment was overtaken by a newer write: the next read
+    /// takes both networks, since the one read half-way may not come again.
+    private var readBothNext = false
+    /// The networks sent early in the current step, which `apply` does not send again.
+    private var sentEarly: (step: Int, networks: [GANNetwork])?
+    /// The metrics of a step whose exchange is still open: a step interrupted by `complete`
+    /// (a run stopped at a diverged step) is still recorded with them.
+    private(set) var interruptedMetrics: StepMetrics?
 
     init(connection: CoordinatorConnection, stop: StopFlag) {
         self.connection = connection
         self.stop = stop
     }
 
+    deinit { lane?.gradients.unlink() }
+
+    /// Offers the coordinator a shared-memory lane if it is on this machine (a loopback or ipc
+    /// endpoint) and the configuration allows it; the answer arrives with the parameters.
+    func offerSharedMemory() {
+        lane = nil
+        guard connection.configuration.sharedMemory, WireSocket.isLoopback(connection.configuration.coordinator), let model else { return }
+        do {
+            let segment = try SharedSegment.create(role: "worker", count: model.flatCount([.generator, .discriminator]))
+            lane = (segment, nil)
+            try connection.send(.sharedMemoryOffer(SharedMemoryOffer(path: segment.path, token: segment.token, count: Int64(segment.count))))
+        } catch {
+            lane?.gradients.unlink()
+            lane = nil
+            connection.log("worker: no shared-memory lane, gradients go over the socket: \(error)")
+        }
+    }
+
+    /// Takes the coordinator's answer: maps its parameter segment, or goes on over the socket.
+    private func take(_ answer: SharedMemoryAnswer) {
+        guard let gradients = lane?.gradients else { return }
+        gradients.unlink()   // the coordinator has it mapped, or will never map it
+        guard answer.accepted else {
+            lane = nil
+            connection.log("worker: the coordinator declined shared memory (\(answer.reason)); gradients and parameters go over the socket")
+            return
+        }
+        do {
+            let parameters = try SharedSegment.open(path: answer.path, token: answer.token, count: gradients.count)
+            lane = (gradients, parameters)
+            connection.log("worker: sharing memory with the coordinator: gradients and parameters bypass the socket")
+        } catch {
+            lane = nil
+            connection.log("worker: cannot map the coordinator's parameter segment, going on over the socket: \(error)")
+        }
+    }
+
+    /// Sends `networks`' gradients at once (the discriminator's, while the generator's
+    /// backward pass runs); `apply` sends the rest and waits for the parameters.
+    func gradientsReady(_ networks: [GANNetwork], step: Int, metrics: StepMetrics) throws {
+        try send(networks, step: step, metrics: metrics)
+        sentEarly = (step, networks)
+    }
+
     func apply(_ networks: [GANNetwork], step: Int, metrics: StepMetrics) throws {
-        guard let model, let rank = assignment?.rank else { preconditionFailure("exchange before the first parameters") }
-        let count = model.flatCount(networks)
-        if buffer.count != count { buffer = [Float](repeating: 0, count: count) }
-        buffer.withUnsafeMutableBufferPointer { model.packGradients(networks, into: $0.baseAddress!) }
-        let phase = GANNetwork.phase(networks)
+        var rest = networks
+        if let early = sentEarly, early.step == step { rest.removeAll { early.networks.contains($0) } }
+        sentEarly = nil
+        interruptedMetrics = metrics
         let start = clock.now
         defer { pendingWaiting += (clock.now - start).seconds }
-        try connection.send(.gradients(Gradients(step: Int64(step), phase: phase, rank: Int32(rank),
-                                                 generatorLoss: metrics.generatorLoss, discriminatorLoss: metrics.discriminatorLoss,
-                                                 values: buffer)))
+        if !rest.isEmpty { try send(rest, step: step, metrics: metrics) }
         let reply = try awaitParameters()
+        interruptedMetrics = nil
         // The reply to this exchange: the networks just averaged, at this step (D first when
         // alternating) or the next. Anything else means the group moved on without us.
         let expectedStep = networks.contains(.generator) ? step + 1 : step
-        if Int(reply.step) != expectedStep || reply.phase != phase { throw ExchangeInterruption.resync(step: Int(reply.step)) }
+        if Int(reply.step) != expectedStep || reply.phase != GANNetwork.phase(networks) {
+            throw ExchangeInterruption.resync(step: Int(reply.step))
+        }
+    }
+
+    /// Packs `networks`' gradients into the lane (each network where it sits in the layout of
+    /// both) or a payload, and sends them with the step's losses.
+    private func send(_ networks: [GANNetwork], step: Int, metrics: StepMetrics) throws {
+        guard let model, let rank = assignment?.rank else { preconditionFailure("exchange before the first parameters") }
+        var gradients = Gradients(step: Int64(step), phase: GANNetwork.phase(networks), rank: Int32(rank),
+                                  generatorLoss: metrics.generatorLoss, discriminatorLoss: metrics.discriminatorLoss, values: [])
+        if let segment = lane?.gradients, lane?.parameters != nil {
+            let offset = networks.first == .generator ? 0 : model.flatCount([.generator])
+            model.packGradients(networks, into: segment.values + offset)
+            try connection.send(.sharedGradients(gradients))
+        } else {
+            let count = model.flatCount(networks)
+            if buffer.count != count { buffer = [Float](repeating: 0, count: count) }
+            buffer.withUnsafeMutableBufferPointer { model.packGradients(networks, into: $0.baseAddress!) }
+            gradients.values = buffer
+            try connection.send(.gradients(gradients))
+        }
     }
 
     /// Counts the current step's waiting: the step completed.
@@ -83,16 +157,36 @@ final class RemoteUpdate: ParameterUpdate {
                     continue
                 }
                 p.values.withUnsafeBufferPointer { model.unpackParameters(networks, from: $0.baseAddress!) }
-                assignment = Assignment(step: Int(p.step), rank: Int(p.rank), world: Int(p.world),
-                                        epoch: Int(p.epoch), epochStart: Int(p.epochStart))
-                return p
+                return assign(p)
+            case .sharedParameters(let p, let sequence):
+                guard let model, let segment = lane?.parameters else { continue }
+                // The segment holds both networks, the generator first.
+                let networks: [GANNetwork] = readBothNext ? [.generator, .discriminator] : GANNetwork.networks(phase: p.phase)
+                let offset = networks.first == .generator ? 0 : model.flatCount([.generator])
+                guard segment.read(atSequence: sequence, { model.unpackParameters(networks, from: $0 + offset) }) else {
+                    readBothNext = true   // overwritten while this worker lagged: newer parameters follow
+                    continue
+                }
+                readBothNext = false
+                return assign(p)
+            case .sharedMemoryAnswer(let answer):
+                take(answer)
+                continue
             case .complete(let c):
                 throw ExchangeInterruption.complete(step: Int(c.step))
             case .rejoined:
+                offerSharedMemory()   // a new connection (perhaps a new coordinator): a new lane
                 continue   // after a rejoin, the coordinator sends full parameters: wait for them
             case .other:
                 continue
             }
         }
+    }
+
+    /// Records where a parameters message puts this worker, and returns the message.
+    private func assign(_ p: Parameters) -> Parameters {
+        assignment = Assignment(step: Int(p.step), rank: Int(p.rank), world: Int(p.world),
+                                epoch: Int(p.epoch), epochStart: Int(p.epochStart))
+        return p
     }
 }

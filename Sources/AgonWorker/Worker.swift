@@ -22,6 +22,7 @@ public final class Worker {
     /// Trains until the coordinator says the run is complete (returns the final step) or `stop`
     /// is set (sends leave and returns nil).
     public func run(stop: StopFlag) throws -> Int? {
+        SharedSegment.removeAbandoned(role: "worker")
         let connection = try CoordinatorConnection(configuration: configuration, stop: stop, log: log)
         let remote = RemoteUpdate(connection: connection, stop: stop)
         do {
@@ -37,6 +38,7 @@ public final class Worker {
             let trainer = Trainer(configuration: training, engine: Engine(threads: 1), dataset: dataset, update: remote,
                                   rank: 0, workers: max(1, Int(welcome.world)))
             remote.model = trainer.model
+            remote.offerSharedMemory()
             let place = welcome.rank >= 0 ? " as rank \(welcome.rank) of \(welcome.world) at step \(welcome.step)"
                 : welcome.world == 0 ? "; waiting for the other workers" : "; waiting for a place in the next epoch"
             log("worker: joined \(configuration.coordinator)" + place)
@@ -66,10 +68,17 @@ public final class Worker {
                     remote.discardWaiting()
                     continue
                 } catch ExchangeInterruption.complete(let step) {
-                    // The last step's gradients were averaged; the reply was "complete".
+                    // The reply to this step's gradients was "complete": the run ended at it
+                    // (at a diverged step, say). The step's metrics are still worth recording.
                     steps += 1
                     stepSeconds += (ContinuousClock.now - started).seconds
                     remote.commitWaiting()
+                    if var metrics = remote.interruptedMetrics {
+                        metrics.step = a.step + 1   // as `Trainer.trainStep` numbers a finished step
+                        metrics.seconds = (ContinuousClock.now - started).seconds
+                        metrics.samples = training.batch
+                        observer?(metrics)
+                    }
                     throw ExchangeInterruption.complete(step: step)
                 }
             }

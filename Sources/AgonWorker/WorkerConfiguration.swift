@@ -13,6 +13,9 @@ public struct WorkerConfiguration: Sendable {
     public var heartbeatInterval: Double = 1
     /// Missed heartbeats after which the coordinator counts as gone and the worker reconnects.
     public var liveness: Int = 3
+    /// Whether to offer the coordinator a shared-memory lane when it is on this machine (a
+    /// loopback or ipc endpoint): gradients and parameters then bypass the socket.
+    public var sharedMemory = true
     /// Seconds to wait for the first welcome before giving up with an error.
     public var joinTimeout: Double = 30
     /// Seconds to keep trying to reach a coordinator that went away before giving up.

@@ -21,5 +21,5 @@ struct Agon: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agon",
         abstract: "Train GANs across processes and see what the training does.",
-        subcommands: [Run.self, Train.self, CoordinatorCommand.self, WorkerCommand.self, AggregatorCommand.self, Plot.self, Export.self, Eval.self, Keys.self, Bench.self, Inspect.self, ClassifierCommand.self])
+        subcommands: [Run.self, Train.self, CoordinatorCommand.self, WorkerCommand.self, AggregatorCommand.self, Plot.self, Export.self, Eval.self, Latent.self, Keys.self, Bench.self, Inspect.self, ClassifierCommand.self])
 }

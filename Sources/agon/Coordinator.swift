@@ -14,6 +14,8 @@ struct CoordinatorCommand: ParsableCommand {
 
     @OptionGroup var options: TrainingOptions
 
+    @OptionGroup var quality: QualityOptions
+
     @Option(help: "ZeroMQ endpoint to listen on (tcp://HOST:PORT; PORT * picks a free one, written to RUN/coordinator.json).")
     var bind: String = "tcp://127.0.0.1:5555"
 
@@ -34,6 +36,9 @@ struct CoordinatorCommand: ParsableCommand {
 
     @Option(help: "The aggregator's endpoint, tcp://HOST:PORT: sample grids go there too.")
     var aggregator: String?
+
+    @Flag(help: "Refuse workers' offers of a shared-memory lane: gradients and parameters go through the socket.")
+    var noSharedMemory = false
 
     @Flag(help: "Print one JSON line per step on standard output (for `agon run`).")
     var progressJSON = false
@@ -56,6 +61,7 @@ struct CoordinatorCommand: ParsableCommand {
         let signals = StopSignals(watchingParent: exitWithParent)
         var configuration = CoordinatorConfiguration(bind: bind, runDirectory: runDir, workers: workers, training: options.configuration)
         configuration.stepDeadline = stepDeadline
+        configuration.sharedMemory = !noSharedMemory
         if progressJSON {
             configuration.onProgress = { p in
                 // JSON has no NaN or infinity: a diverged loss is written as null.
@@ -68,6 +74,12 @@ struct CoordinatorCommand: ParsableCommand {
         let runDir = self.runDir
         let events = try aggregator.map { try MetricsReporter(endpoint: $0, source: "coordinator") }
         defer { events?.finish(timeout: signals.flag.isStopped ? 2 : 30) }
+        // Declared after `events`, so its last measurement is sent before they drain.
+        let monitor = QualityMonitor(options: quality, dataDirectory: options.data, seed: options.seed, events: events, log: logLine)
+        defer { monitor?.finish(timeout: signals.flag.isStopped ? 2 : 300) }
+        if let monitor {
+            configuration.onStepCompleted = { step, total, model in monitor.stepCompleted(step: step, totalSteps: total, model: model) }
+        }
         configuration.onSamples = { step, images in
             do {
                 let grid = try writeSampleGrid(images, step: step, runDirectory: runDir)
@@ -84,18 +96,14 @@ struct CoordinatorCommand: ParsableCommand {
                 throw ValidationError("\(authorizedKeys): no public key files; no worker could join")
             }
             configuration.authorizedKeys = Array(keys.keys)
-        } else if !Self.isLoopback(bind) {
+        } else if !WireSocket.isLoopback(bind) {
             logLine("coordinator: warning: \(bind) is reachable from other machines and CURVE is off: any peer can join and read the parameters; use --curve-secret and --authorized-keys")
         }
-        let dataset = try ImageDataset.load(directory: options.data, split: .train)
+        let dataset = try options.loadTrainingSet(workers: workers)
         let coordinator = try Coordinator(configuration: configuration, datasetCount: dataset.count, log: logLine)
         guard try coordinator.run(stop: signals.flag) else {
             logLine("coordinator: stopped after step \(coordinator.step)")
             throw ExitCode(130)
         }
-    }
-
-    static func isLoopback(_ endpoint: String) -> Bool {
-        ["tcp://127.", "tcp://localhost:", "tcp://[::1]:", "ipc://", "inproc://"].contains { endpoint.hasPrefix($0) }
     }
 }

@@ -47,42 +47,16 @@ struct Eval: ParsableCommand {
         let model = try Self.loadGenerator(checkpoint, engine: engine)
         let extractor = try Classifier.load(path: classifier, engine: engine)
         let test = try ImageDataset.load(directory: data, split: .test)
-        let count = min(samples, test.count)
-
-        let real = Tensor(zeros: [count] + model.imageShape)
-        test.fillImages(indices: 0..<count, into: real.pointer)
-        let fake = Tensor(zeros: [count] + model.imageShape)
-        let random = CounterRandom(seed: seed)
-        let chunk = 500, pixels = model.imageShape.reduce(1, *)
-        for start in stride(from: 0, to: count, by: chunk) {
-            let n = min(chunk, count - start)
-            let z = Tensor(zeros: [n, model.latentSize])
-            for i in 0..<n {
-                random.fillNormal(z.pointer + i * model.latentSize, count: model.latentSize, stream: .latent, UInt32.max, UInt32(start + i))
-            }
-            (fake.pointer + start * pixels).update(from: model.samples(z).pointer, count: n * pixels)
-        }
-
-        let realFeatures = extractor.features(real), fakeFeatures = extractor.features(fake)
-        let r = FeatureMatrix(realFeatures), f = FeatureMatrix(fakeFeatures)
-        let fid = try FrechetDistance.between(r, f)
-        let kid = try KernelInceptionDistance.between(r, f, engine: engine)
-        let pr = try PrecisionRecall.between(r, f, engine: engine)
-        let probabilities = FeatureMatrix(extractor.probabilities(fake))
-        let score = try InceptionScore(probabilities: probabilities)
-        let histogram = try ClassHistogram(probabilities: probabilities)
+        let reference = QualityReference(test: test, count: samples, classifier: extractor)
+        let count = reference.count
+        let fake = QualityLatents(count: count, latentSize: model.latentSize, seed: seed).images(of: model)
+        let quality = try SampleQuality(fake: fake, reference: reference, classifier: extractor, engine: engine)
         if let featuresOut {
             try SafeTensors(metadata: ["checkpoint": checkpoint, "classifier": classifier, "samples": String(count)],
-                            tensors: [("real", realFeatures), ("fake", fakeFeatures)]).write(to: featuresOut)
+                            tensors: [("real", reference.features), ("fake", quality.fakeFeatures)]).write(to: featuresOut)
         }
         let seconds = Date().timeIntervalSince(started)
-        let values: [(String, Any)] = [
-            ("fid", fid), ("kid", kid.mean), ("kid_std", kid.standardDeviation),
-            ("precision", pr.precision), ("recall", pr.recall), ("density", pr.density), ("coverage", pr.coverage),
-            ("inception_score", score.mean), ("inception_score_std", score.standardDeviation),
-            ("class_counts", histogram.counts), ("class_entropy", histogram.normalizedEntropy),
-            ("missing_classes", histogram.missingClasses), ("samples", count), ("seconds", seconds),
-        ]
+        let values = quality.jsonValues + [("samples", count), ("seconds", seconds)]
         if json {
             let data = try JSONSerialization.data(withJSONObject: Dictionary(uniqueKeysWithValues: values), options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))

@@ -18,7 +18,12 @@ final class MetricsReporter: @unchecked Sendable {
 
     /// One step's metrics as one scalar event.
     func record(_ metrics: StepMetrics) {
-        send(step: metrics.step, .scalars(metrics.namedValues.map { WireScalar(tag: $0.tag, value: $0.value) }))
+        record(step: metrics.step, scalars: metrics.namedValues)
+    }
+
+    /// Named values measured at `step` (the coordinator's `quality/…` tags) as one scalar event.
+    func record(step: Int, scalars: [(tag: String, value: Double)]) {
+        send(step: step, .scalars(scalars.map { WireScalar(tag: $0.tag, value: $0.value) }))
     }
 
     /// A PNG image (a sample grid) as one event.

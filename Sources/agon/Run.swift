@@ -11,6 +11,8 @@ struct Run: ParsableCommand {
 
     @OptionGroup var options: TrainingOptions
 
+    @OptionGroup var quality: QualityOptions
+
     @Option(help: "Worker processes.")
     var workers: Int = 2
 
@@ -19,6 +21,9 @@ struct Run: ParsableCommand {
 
     @Option(help: "Seconds the coordinator waits for a straggler after the first gradient of a step.")
     var stepDeadline: Double = 10
+
+    @Flag(help: "Send gradients and parameters through the sockets, not the shared-memory lane.")
+    var noSharedMemory = false
 
     func validate() throws {
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1, got \(workers)") }
@@ -43,7 +48,8 @@ struct Run: ParsableCommand {
         let coordinator = Child(role: "coordinator", executable: executable,
                                 arguments: ["coordinator", "--bind", "tcp://127.0.0.1:*", "--run-dir", runDir,
                                             "--workers", String(workers), "--step-deadline", String(stepDeadline),
-                                            "--aggregator", events, "--progress-json", "--exit-with-parent"] + options.arguments,
+                                            "--aggregator", events, "--progress-json", "--exit-with-parent"]
+                                            + (noSharedMemory ? ["--no-shared-memory"] : []) + options.arguments + quality.arguments,
                                 onLine: progress.update)
         children.append(coordinator)
         try coordinator.start()
@@ -51,7 +57,7 @@ struct Run: ParsableCommand {
         for i in 0..<workers {
             let worker = Child(role: "worker \(i)", executable: executable,
                                arguments: ["worker", "--coordinator", endpoint, "--aggregator", events, "--data", options.data,
-                                           "--exit-with-parent"])
+                                           "--exit-with-parent"] + (noSharedMemory ? ["--no-shared-memory"] : []))
             try worker.start()
             children.append(worker)
         }
@@ -65,7 +71,10 @@ struct Run: ParsableCommand {
                 throw ExitCode(130)
             }
             let workerChildren = children.dropFirst(2)
-            if workerChildren.allSatisfy({ !$0.isRunning }) {
+            // Workers exit 0 only when the coordinator says the run is over (complete, or stopped
+            // at a diverged step); it may then still be measuring sample quality or sending
+            // events. Workers that all failed before that leave it nothing to do.
+            if workerChildren.allSatisfy({ !$0.isRunning }) && !progress.isComplete && workerChildren.contains(where: { $0.status != 0 }) {
                 progress.finish()
                 let failed = workerChildren.first { $0.status != 0 }
                 throw ValidationError("agon run: every worker has exited\(failed.map { "; \($0.role) exited with status \($0.status)" } ?? "") before the run completed")
@@ -74,16 +83,19 @@ struct Run: ParsableCommand {
         }
         coordinator.waitForOutput()
         progress.finish()
-        guard coordinator.status == 0 else {
-            throw ValidationError("agon run: the coordinator exited with status \(coordinator.status); see its lines above")
-        }
-        // Workers finish sending their last events, then the aggregator draws the final plots.
+        // Workers finish sending their last events (a diverged step's too), then the aggregator
+        // draws the final plots and raises its last alarms.
         let deadline = Date().addingTimeInterval(35)
         while children.dropFirst(2).contains(where: \.isRunning) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         for child in children.dropFirst(2) where !child.isRunning && child.status != 0 {
             logLine("agon run: \(child.role) ended with status \(child.status); the run went on without it")
         }
+        // The final checkpoint's latent views, before the aggregator's last report embeds them.
+        if coordinator.status == 0 { Latent.drawAfterRun(runDirectory: runDir, data: options.data) }
         Child.stopAll([aggregator])
+        guard coordinator.status == 0 else {
+            throw ValidationError("agon run: the coordinator exited with status \(coordinator.status); see its lines above")
+        }
         logLine("agon run: done; checkpoints in \(runDir)/checkpoints, plots in \(runDir)/plots, events in \(runDir)/run.db")
     }
 
@@ -163,13 +175,18 @@ final class ProgressView: @unchecked Sendable {
     private var lastPrint = Date.distantPast
     private var started = Date()
     private var drawn = false
+    private var completed = false
 
     init(interactive: Bool) { self.interactive = interactive }
+
+    /// Whether the coordinator has reported its last step.
+    var isComplete: Bool { lock.withLock { completed } }
 
     func update(_ line: String) {
         guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
               let step = object["step"] as? Int, let total = object["total"] as? Int else { return }
         lock.lock(); defer { lock.unlock() }
+        if step >= total { completed = true }
         let now = Date()
         guard now.timeIntervalSince(lastPrint) >= (interactive ? 0.2 : 5) || step == total else { return }
         lastPrint = now

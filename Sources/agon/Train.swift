@@ -22,7 +22,7 @@ struct Train: ParsableCommand {
     var restart = false
 
     func run() throws {
-        let dataset = try ImageDataset.load(directory: options.data, split: .train)
+        let dataset = try options.loadTrainingSet()
         let engine = Engine(threads: 1)
         let trainer = Trainer(configuration: options.configuration, engine: engine, dataset: dataset)
         let checkpoints = runDir + "/checkpoints"

@@ -2,6 +2,7 @@
 import AgonNN
 import AgonTraining
 import ArgumentParser
+import Foundation
 
 extension GANModel.Kind: ExpressibleByArgument {}
 extension UpdateMode: ExpressibleByArgument {}
@@ -23,8 +24,19 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Seed of initialisation, shuffling and noise.")
     var seed: UInt64 = 1
 
-    @Option(name: .customLong("lr"), help: "Adam learning rate for both networks.")
+    @Option(name: .customLong("lr"), help: "Adam learning rate of G, and of D unless --d-lr is given.")
     var learningRate: Float = 1e-4
+
+    @Option(name: .customLong("d-lr"), help: "Adam learning rate of D (default: --lr).")
+    var discriminatorLearningRate: Float?
+
+    @Option(help: ArgumentHelp("Train only on the images of these label classes, comma-separated (e.g. 0,3; default: all).",
+                               valueName: "labels"),
+            transform: TrainingOptions.parseClasses)
+    var classes: [Int]?
+
+    @Option(name: .customLong("inject-nan-at"), help: ArgumentHelp("For testing alarms: make G's loss and gradients NaN at this step (1-based).", valueName: "step"))
+    var injectNaNAt: Int?
 
     @Option(help: "simultaneous (both gradients from one pass, as the classic TensorFlow loop) or alternating (D, then G).")
     var update: UpdateMode = .simultaneous
@@ -51,6 +63,10 @@ struct TrainingOptions: ParsableArguments {
         guard sampleEvery >= 1 else { throw ValidationError("--sample-every must be at least 1, got \(sampleEvery)") }
         guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must not be negative") }
         guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--lr must be a positive number") }
+        if let rate = discriminatorLearningRate, !(rate > 0 && rate.isFinite) {
+            throw ValidationError("--d-lr must be a positive number, got \(rate)")
+        }
+        if let injectNaNAt, injectNaNAt < 1 { throw ValidationError("--inject-nan-at must be a step, at least 1, got \(injectNaNAt)") }
         guard widthDivisor >= 1, 256 % widthDivisor == 0 else { throw ValidationError("--width-divisor must divide 256, got \(widthDivisor)") }
         guard dropout >= 0, dropout < 1 else { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
     }
@@ -62,6 +78,9 @@ struct TrainingOptions: ParsableArguments {
                     "--checkpoint-every", String(checkpointEvery), "--width-divisor", String(widthDivisor), "--dropout", String(dropout)]
         if let steps { list += ["--steps", String(steps)] }
         if let epochs { list += ["--epochs", String(epochs)] }
+        if let discriminatorLearningRate { list += ["--d-lr", String(discriminatorLearningRate)] }
+        if let classes { list += ["--classes", classes.map(String.init).joined(separator: ",")] }
+        if let injectNaNAt { list += ["--inject-nan-at", String(injectNaNAt)] }
         return list
     }
 
@@ -71,6 +90,33 @@ struct TrainingOptions: ParsableArguments {
         c.learningRate = learningRate; c.update = update; c.dataDirectory = data
         c.sampleEvery = sampleEvery; c.checkpointEvery = checkpointEvery
         c.widthDivisor = widthDivisor; c.dropout = dropout
+        c.discriminatorLearningRate = discriminatorLearningRate; c.classes = classes; c.injectNaNAt = injectNaNAt
         return c
+    }
+
+    /// Parses `--classes`: distinct labels from 0 to 255, comma-separated, in any order.
+    static func parseClasses(_ text: String) throws -> [Int] {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        var labels: [Int] = []
+        for part in parts {
+            guard let label = Int(part), (0...255).contains(label) else {
+                throw ValidationError("--classes takes labels from 0 to 255 separated by commas (e.g. 0,3), got \(text)")
+            }
+            guard !labels.contains(label) else { throw ValidationError("--classes names label \(label) twice") }
+            labels.append(label)
+        }
+        return labels.sorted()
+    }
+
+    /// The training images, kept to `--classes` when given; throws a one-line error when too
+    /// few remain for one step of `workers` workers.
+    func loadTrainingSet(workers: Int = 1) throws -> ImageDataset {
+        let dataset = try ImageDataset.load(directory: data, split: .train)
+        guard let classes else { return dataset }
+        let kept = dataset.filtered(classes: classes)
+        guard kept.count >= batch * workers else {
+            throw ValidationError("--classes \(classes.map(String.init).joined(separator: ",")): \(kept.count) training images have these labels, fewer than one step of \(workers) worker(s) × batch \(batch)")
+        }
+        return kept
     }
 }

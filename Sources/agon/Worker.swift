@@ -29,6 +29,9 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Seconds to wait for the coordinator's welcome before giving up.")
     var joinTimeout: Double = 30
 
+    @Flag(help: "Send gradients and parameters through the socket even when the coordinator is on this machine (no shared-memory lane).")
+    var noSharedMemory = false
+
     @Flag(help: "Stop when the parent process exits (set by `agon run`).")
     var exitWithParent = false
 
@@ -44,6 +47,7 @@ struct WorkerCommand: ParsableCommand {
         var configuration = WorkerConfiguration(coordinator: coordinator)
         configuration.dataDirectory = data
         configuration.joinTimeout = joinTimeout
+        configuration.sharedMemory = !noSharedMemory
         if let curveKey, let coordinatorKey {
             let secret = try Curve.readKeyFile(at: curveKey)
             configuration.curve = (try Curve.readKeyFile(at: coordinatorKey), try Curve.publicKey(forSecretKey: secret), secret)

@@ -26,7 +26,7 @@ let rejections: [Rejection] = [
     Rejection(name: "version 2", frames: [[2] + heartbeat.dropFirst()], code: .wrongVersion),
     Rejection(name: "version 0", frames: [[0, 6]], code: .wrongVersion),
     Rejection(name: "kind 0", frames: [[1, 0, 0, 0, 0, 0, 0, 0, 0, 0]], code: .unknownKind),
-    Rejection(name: "kind 11", frames: [[1, 11]], code: .unknownKind),
+    Rejection(name: "kind 200", frames: [[1, 200]], code: .unknownKind),
     Rejection(name: "kind 255", frames: [[1, 255, 0]], code: .unknownKind),
     Rejection(name: "trailing header byte", frames: [heartbeat + [0]], code: .malformed),
     Rejection(name: "trailing bytes after gradients fields", frames: [gradientsHeader + [9, 9], []], code: .malformed),

@@ -15,6 +15,12 @@ let everyKind: [WireMessage] = [
     .heartbeat(.init(step: 99)),
     .complete(.init(step: 10_000)),
     .leave(.init(reason: "SIGTERM")),
+    .sharedMemoryOffer(.init(path: "/dev/shm/agon-worker-77-a1b2c3d4e5f6", token: Array(0..<16), count: 214_673)),
+    .sharedMemoryAnswer(.accepted(path: "/dev/shm/agon-coordinator-5-00ff00ff00ff", token: Array(repeating: 9, count: 16), count: 214_673)),
+    .sharedMemoryAnswer(.refused("the coordinator runs with shared memory off")),
+    .sharedGradients(.init(step: 17, phase: WireMessage.Phase.both, rank: 1, generatorLoss: 0.69, discriminatorLoss: 1.38, values: [])),
+    .sharedParameters(.init(step: 18, phase: WireMessage.Phase.discriminator, rank: 0, world: 3, epoch: 2, epochStart: 12, values: []),
+                      sequence: 36),
 ]
 
 @Suite struct WireMessageTests {
@@ -70,8 +76,10 @@ let everyKind: [WireMessage] = [
     @Test func kindNumbersAreThoseOfTheProtocol() {
         let numbers = WireMessage.Kind.allCases.map { "\($0)=\($0.rawValue)" }
         #expect(numbers == ["join=1", "welcome=2", "refused=3", "gradients=4", "parameters=5", "heartbeat=6", "complete=7", "leave=8",
-                            "events=9", "eventAck=10"])
-        #expect(everyKind.map(\.kind) + [.events, .eventAck] == WireMessage.Kind.allCases)   // events: EventMessageTests
+                            "events=9", "eventAck=10", "sharedMemoryOffer=11", "sharedMemoryAnswer=12", "sharedGradients=13",
+                            "sharedParameters=14"])
+        let tested = Set(everyKind.map(\.kind) + [.events, .eventAck])   // events: EventMessageTests
+        #expect(tested == Set(WireMessage.Kind.allCases))
     }
 
     // Golden bytes, written by hand from the layouts in docs/PROTOCOL.md.
@@ -108,6 +116,36 @@ let everyKind: [WireMessage] = [
         let payload: [UInt8] = [0x00, 0x00, 0x80, 0x3F, 0x00, 0x00, 0x00, 0xC0]  // 1.0, -2.0
         #expect(message.encoded() == [header, payload])
         #expect(try WireMessage.decode([header, payload]) == message)
+    }
+
+    @Test func goldenSharedParameters() throws {
+        let message = WireMessage.sharedParameters(.init(step: 2, phase: 1, rank: 1, world: 2, epoch: 0, epochStart: 0, values: []),
+                                                   sequence: 0x0102)
+        let header: [UInt8] = [
+            0x01, 0x0E,                                      // version 1, kind 14 (sharedParameters)
+            0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // step 2
+            0x01,                                            // phase: generator
+            0x01, 0x00, 0x00, 0x00,                          // rank 1
+            0x02, 0x00, 0x00, 0x00,                          // world 2
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // epoch 0
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // epochStart 0
+            0x02, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // sequence 0x0102
+        ]
+        #expect(message.encoded() == [header])
+        #expect(try WireMessage.decode([header]) == message)
+        #expect(throws: WireError.self) { try WireMessage.decode([header, [0, 0, 0, 0]]) }   // no payload: the values are shared
+    }
+
+    @Test func goldenSharedMemoryOffer() throws {
+        let message = WireMessage.sharedMemoryOffer(.init(path: "/p", token: Array(repeating: 0xAB, count: 16), count: 3))
+        let header: [UInt8] = [0x01, 0x0B, 0x02, 0x00, 0x00, 0x00, 0x2F, 0x70, 0x10, 0x00, 0x00, 0x00]
+            + Array(repeating: 0xAB, count: 16) + [0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]
+        #expect(message.encoded() == [header])
+        #expect(try WireMessage.decode([header]) == message)
+        var short = header
+        short[8] = 0x0F   // a 15-byte token
+        short.remove(at: 9)
+        #expect(throws: WireError.self) { try WireMessage.decode([short]) }
     }
 
     @Test func goldenParametersAndWelcome() throws {

@@ -38,7 +38,8 @@ extension Distributed {
             }
         }
 
-        /// Expects run.db to hold each of `workers` worker sources' `steps` steps exactly once:
+        /// Expects run.db to hold each of `workers` worker sources' `steps` steps exactly once
+        /// (the runs measure no sample quality, so the coordinator sends only grids):
         /// the same values every step (`workerTags` among them), every step 1...steps once per
         /// tag, sequence numbers without a gap or a repeat, and the coordinator's sample grids at
         /// `sampleSteps`.
@@ -96,7 +97,7 @@ extension Distributed {
             processes.append(first)
             let (coordinator, endpoint) = try DistributedHarness.startCoordinator(
                 runDirectory: run, ["--workers", "3", "--steps", "400", "--batch", "16", "--seed", "21", "--checkpoint-every", "0",
-                                    "--sample-every", "100", "--aggregator", events])
+                                    "--sample-every", "100", "--quality-every", "0", "--aggregator", events])
             processes.append(coordinator)
             let workers = try (0..<3).map { try DistributedHarness.startWorker(endpoint, ["--aggregator", events], name: "worker \($0)") }
             processes += workers
@@ -196,7 +197,7 @@ extension Distributed {
             processes.append(aggregator)
             let (coordinator, endpoint) = try DistributedHarness.startCoordinator(
                 runDirectory: run, ["--workers", "2", "--steps", "400", "--batch", "16", "--seed", "22", "--checkpoint-every", "0",
-                                    "--sample-every", "200", "--aggregator", events])
+                                    "--sample-every", "200", "--quality-every", "0", "--aggregator", events])
             processes.append(coordinator)
             let workers = try (0..<2).map { try DistributedHarness.startWorker(endpoint, ["--aggregator", events], name: "worker \($0)") }
             processes += workers

@@ -12,11 +12,31 @@ extension Distributed {
 
         /// Runs `agon arguments… --steps 12 --seed 3 --run-dir DIR` and reads its last checkpoint.
         func checkpoint(_ arguments: [String]) throws -> SafeTensors {
+            try checkpointAndLog(arguments).checkpoint
+        }
+
+        /// `checkpoint(_:)`, with what the processes wrote on standard error.
+        func checkpointAndLog(_ arguments: [String]) throws -> (checkpoint: SafeTensors, log: String) {
             let dir = try AgonProcess.temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let result = try AgonProcess.run(arguments + ["--steps", String(Self.steps), "--seed", "3", "--run-dir", dir], timeout: 60)
             try #require(result.status == 0, "agon \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)")
-            return try SafeTensors.read(path: dir + String(format: "/checkpoints/step-%08d.safetensors", Self.steps))
+            return (try SafeTensors.read(path: dir + String(format: "/checkpoints/step-%08d.safetensors", Self.steps)), result.stderr)
+        }
+
+        @Test("the shared-memory lane trains what the sockets alone train, bit for bit",
+              arguments: [["--batch", "16"], ["--batch", "16", "--update", "alternating"]])
+        func sharedMemoryIsTheSocket(flags: [String]) throws {
+            let shared = try checkpointAndLog(["run", "--workers", "2"] + flags)
+            let socket = try checkpointAndLog(["run", "--workers", "2", "--no-shared-memory"] + flags)
+            let lanes = shared.log.components(separatedBy: "worker: sharing memory with the coordinator").count - 1
+            #expect(lanes == 2, "both workers should have used the lane:\n\(shared.log)")
+            #expect(!socket.log.contains("sharing memory"), "--no-shared-memory still used the lane:\n\(socket.log)")
+            for (name, expected) in socket.checkpoint.tensors {
+                let actual = try #require(shared.checkpoint[name], "the shared-memory run's checkpoint lacks \(name)")
+                let differing = zip(actual.scalars, expected.scalars).filter { $0.bitPattern != $1.bitPattern }.count
+                #expect(differing == 0, "\(name): \(differing) of \(expected.count) values differ")
+            }
         }
 
         @Test("agon run --workers 1 writes agon train's checkpoint: parameters and Adam's slots bit for bit",

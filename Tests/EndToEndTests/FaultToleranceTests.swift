@@ -7,9 +7,10 @@ import Testing
 extension Distributed {
     @Suite("a run survives killed and frozen processes")
     struct FaultToleranceTests {
-        /// Per-worker batch 16 keeps 1200 steps of 3 workers inside one epoch (60000 / 48 = 1250
-        /// steps), so no re-sharding happens while the tests watch membership change.
-        static let training = ["--batch", "16", "--checkpoint-every", "0", "--sample-every", "100000"]
+        /// Per-worker batch 8 keeps 2400 steps of 3 workers inside one epoch (60000 / 24 = 2500
+        /// steps), so no re-sharding happens while the tests watch membership change, and the
+        /// runs last long enough for a worker to be killed, dropped and replaced.
+        static let training = ["--batch", "8", "--checkpoint-every", "0", "--sample-every", "100000", "--quality-every", "0"]
 
         /// True if `log` has a line holding every one of `parts`.
         static func logged(_ log: String, _ parts: String...) -> Bool {
@@ -24,7 +25,7 @@ extension Distributed {
             defer { processes.forEach { $0.stop() } }
 
             let (coordinator, endpoint) = try DistributedHarness.startCoordinator(
-                runDirectory: dir, ["--workers", "3", "--steps", "1000", "--seed", "5"] + Self.training)
+                runDirectory: dir, ["--workers", "3", "--steps", "2400", "--seed", "5"] + Self.training)
             processes.append(coordinator)
             let workers = try (0..<3).map { try DistributedHarness.startWorker(endpoint, name: "worker \($0)") }
             processes += workers
@@ -52,11 +53,11 @@ extension Distributed {
             try coordinator.waitForProgress("3 workers again after the join", timeout: 20) { $0.step > joinedAt && $0.workers == 3 }
 
             #expect(try coordinator.waitForExit(timeout: 90) == 0, "\(RunningAgon.tail(coordinator.stderr))")
-            #expect(coordinator.stderr.contains("coordinator: run complete after 1000 steps"))
-            #expect(coordinator.progress.last == ProgressLine(step: 1000, total: 1000, workers: 3))
+            #expect(coordinator.stderr.contains("coordinator: run complete after 2400 steps"))
+            #expect(coordinator.progress.last == ProgressLine(step: 2400, total: 2400, workers: 3))
             for worker in [workers[1], workers[2], newcomer] {
                 #expect(try worker.waitForExit(timeout: 20) == 0, "\(worker.name): \(RunningAgon.tail(worker.stderr))")
-                #expect(worker.stderr.contains("worker: the coordinator says the run is complete after step 1000"), "\(worker.name)")
+                #expect(worker.stderr.contains("worker: the coordinator says the run is complete after step 2400"), "\(worker.name)")
             }
         }
 
@@ -113,7 +114,7 @@ extension Distributed {
             defer { processes.forEach { $0.stop() } }
 
             let (coordinator, endpoint) = try DistributedHarness.startCoordinator(
-                runDirectory: dir, ["--workers", "3", "--steps", "1200", "--seed", "7"] + Self.training)
+                runDirectory: dir, ["--workers", "3", "--steps", "2400", "--seed", "7"] + Self.training)
             processes.append(coordinator)
             let workers = try (0..<3).map { try DistributedHarness.startWorker(endpoint, name: "worker \($0)") }
             processes += workers
@@ -136,7 +137,7 @@ extension Distributed {
             try workers[0].waitForLog("worker: rejoined \(endpoint)", timeout: 30)
             #expect(coordinator.isRunning, "the run ended before the thawed worker rejoined; the test proved less than it should")
             #expect(try coordinator.waitForExit(timeout: 90) == 0, "\(RunningAgon.tail(coordinator.stderr))")
-            #expect(coordinator.progress.last?.step == 1200)
+            #expect(coordinator.progress.last?.step == 2400)
             for worker in workers {
                 #expect(try worker.waitForExit(timeout: 20) == 0, "\(worker.name): \(RunningAgon.tail(worker.stderr))")
             }

@@ -86,6 +86,30 @@ public struct ImageDataset: Sendable {
         return ImageDataset(images: imageFile.data, labels: labelFile.data, height: height, width: width)
     }
 
+    /// The images whose label is one of `classes`, in their original order, so that every
+    /// process filtering the same set gets the same images and the same shards of them.
+    ///
+    /// The result is empty when no label is one of `classes`; callers that take the classes
+    /// from a user check its `count`.
+    public func filtered(classes: [Int]) -> ImageDataset {
+        let wanted = Set(classes)
+        let size = height * width
+        var keptImages: [UInt8] = [], keptLabels: [UInt8] = []
+        images.withUnsafeBufferPointer { pixels in
+            for i in 0..<count where wanted.contains(Int(labels[i])) {
+                keptLabels.append(labels[i])
+                keptImages.append(contentsOf: pixels[i * size..<(i + 1) * size])
+            }
+        }
+        return ImageDataset(images: keptImages, labels: keptLabels, height: height, width: width)
+    }
+
+    /// Whether every image's label is one of `classes`.
+    public func holdsOnly(classes: [Int]) -> Bool {
+        let wanted = Set(classes)
+        return labels.allSatisfy { wanted.contains(Int($0)) }
+    }
+
     /// The path of `name.gz` in `directory` if it exists, else that of `name`.
     private static func locate(_ name: String, in directory: String) throws -> String {
         let base = (directory as NSString).appendingPathComponent(name)

@@ -67,7 +67,6 @@ public struct Gradients: Equatable, Sendable {
         rank = try reader.readInt32("rank")
         generatorLoss = try reader.readFloat("generatorLoss")
         discriminatorLoss = try reader.readFloat("discriminatorLoss")
-        try reader.finish()
         values = WireReader.floats(fromLittleEndian: payload)
     }
 }
@@ -128,7 +127,6 @@ public struct Parameters: Equatable, Sendable {
         world = try reader.readInt32("world")
         epoch = try reader.readInt64("epoch")
         epochStart = try reader.readInt64("epochStart")
-        try reader.finish()
         values = WireReader.floats(fromLittleEndian: payload)
     }
 }

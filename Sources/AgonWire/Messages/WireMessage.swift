@@ -25,8 +25,20 @@ public enum WireMessage: Equatable, Sendable {
     case complete(Complete)
     /// Worker → coordinator: leaving the run.
     case leave(Leave)
+    /// Source → aggregator: numbered events (metrics, images, alarms).
     case events(EventBatch)
+    /// Aggregator → source: what is stored.
     case eventAck(EventAck)
+    /// Worker → coordinator: its gradient segment, for the shared-memory lane.
+    case sharedMemoryOffer(SharedMemoryOffer)
+    /// Coordinator → worker: the lane accepted (with the parameter segment) or refused.
+    case sharedMemoryAnswer(SharedMemoryAnswer)
+    /// Worker → coordinator: one step's gradients, the values in the worker's segment
+    /// (`values` is empty).
+    case sharedGradients(Gradients)
+    /// Coordinator → worker: parameters, the values in the coordinator's segment as written at
+    /// `sequence` (`values` is empty).
+    case sharedParameters(Parameters, sequence: UInt64)
 
     /// The version byte every header starts with. A peer that sends another is refused.
     public static let protocolVersion: UInt8 = 1
@@ -55,8 +67,18 @@ public enum WireMessage: Equatable, Sendable {
         case complete = 7
         /// `WireMessage.leave`.
         case leave = 8
+        /// `WireMessage.events`.
         case events = 9
+        /// `WireMessage.eventAck`.
         case eventAck = 10
+        /// `WireMessage.sharedMemoryOffer`.
+        case sharedMemoryOffer = 11
+        /// `WireMessage.sharedMemoryAnswer`.
+        case sharedMemoryAnswer = 12
+        /// `WireMessage.sharedGradients`.
+        case sharedGradients = 13
+        /// `WireMessage.sharedParameters`.
+        case sharedParameters = 14
 
         /// Whether this kind carries a payload frame (and must).
         public var hasPayload: Bool { self == .gradients || self == .parameters }
@@ -74,6 +96,10 @@ public enum WireMessage: Equatable, Sendable {
             case .leave: "leave"
             case .events: "events"
             case .eventAck: "eventAck"
+            case .sharedMemoryOffer: "sharedMemoryOffer"
+            case .sharedMemoryAnswer: "sharedMemoryAnswer"
+            case .sharedGradients: "sharedGradients"
+            case .sharedParameters: "sharedParameters"
             }
         }
     }
@@ -91,6 +117,10 @@ public enum WireMessage: Equatable, Sendable {
         case .leave: .leave
         case .events: .events
         case .eventAck: .eventAck
+        case .sharedMemoryOffer: .sharedMemoryOffer
+        case .sharedMemoryAnswer: .sharedMemoryAnswer
+        case .sharedGradients: .sharedGradients
+        case .sharedParameters: .sharedParameters
         }
     }
 
@@ -111,6 +141,12 @@ public enum WireMessage: Equatable, Sendable {
         case .leave(let message): message.encode(into: &writer)
         case .events(let message): message.encode(into: &writer)
         case .eventAck(let message): message.encode(into: &writer)
+        case .sharedMemoryOffer(let message): message.encode(into: &writer)
+        case .sharedMemoryAnswer(let message): message.encode(into: &writer)
+        case .sharedGradients(let message): message.encode(into: &writer)
+        case .sharedParameters(let message, let sequence):
+            message.encode(into: &writer)
+            writer.write(Int64(bitPattern: sequence))
         }
         return writer.bytes
     }
@@ -189,6 +225,12 @@ public enum WireMessage: Equatable, Sendable {
         case .leave: message = .leave(try Leave(reading: &reader))
         case .events: message = .events(try EventBatch(reading: &reader))
         case .eventAck: message = .eventAck(try EventAck(reading: &reader))
+        case .sharedMemoryOffer: message = .sharedMemoryOffer(try SharedMemoryOffer(reading: &reader))
+        case .sharedMemoryAnswer: message = .sharedMemoryAnswer(try SharedMemoryAnswer(reading: &reader))
+        case .sharedGradients: message = .sharedGradients(try Gradients(reading: &reader, payload: []))
+        case .sharedParameters:
+            let parameters = try Parameters(reading: &reader, payload: [])
+            message = .sharedParameters(parameters, sequence: UInt64(bitPattern: try reader.readInt64("sequence")))
         }
         try reader.finish()
         return message

@@ -10,6 +10,9 @@
 void agon_add(const float *x, float *y, size_t n);
 /// y[i] *= a
 void agon_scale(float *y, float a, size_t n);
+/// y[i] = ((0 + xs[0][i]) + xs[1][i] + ... + xs[inputs-1][i]) * scale, summed in input order
+/// (bit for bit what zeroing y, agon_add of each input and agon_scale give); inputs >= 1.
+void agon_mean(const float *const *xs, size_t inputs, float *y, size_t n, float scale);
 /// sum of x[i]^2, accumulated in double
 double agon_sum_squares(const float *x, size_t n);
 /// y[i] = x[i] > 0 ? x[i] : slope * x[i]
@@ -40,3 +43,6 @@ void agon_fill_normal(float *out, size_t n, uint32_t k0, uint32_t k1, uint32_t a
 void agon_keep_large_buffers(void);
 
 #endif
+
+// The embedding kernels (t-SNE, nearest neighbours, trustworthiness) have their own header.
+#include "agon_embedding.h"

@@ -1,0 +1,178 @@
+// The shared-memory lane: a file in /dev/shm mapped by a worker and the coordinator on the
+// same machine, so that a step's megabytes of gradients and parameters cross between them
+// without a socket. ZeroMQ still carries every message; only the Float32 payload moves here.
+// docs/PROTOCOL.md ("The shared-memory lane") describes the layout and the hand-shake.
+import CAgonKernels
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A mapped segment of Float32 values with a header that proves which segment it is (a random
+/// token that travels in the offer) and a sequence lock that tells a reader whether what it
+/// read was written whole.
+///
+/// Layout (little-endian, 4096-byte header so the values are page-aligned):
+/// bytes 0..<8 the magic `AGONSHM1`; 8..<24 the token; 24..<32 the value count (Int64);
+/// 32..<40 the sequence (UInt64: odd while a write is in progress); values from byte 4096.
+///
+/// A segment is used by one thread at a time in each process (`@unchecked Sendable` so that
+/// it may be handed between threads).
+public final class SharedSegment: @unchecked Sendable {
+    /// The file's path, `/dev/shm/agon-ROLE-PID-RANDOM`; it may already be unlinked.
+    public let path: String
+    /// The 16 random bytes written in the header, which a peer must quote to open it.
+    public let token: [UInt8]
+    /// The number of Float32 values the segment holds.
+    public let count: Int
+    /// Whether this process maps it for writing.
+    public let writable: Bool
+
+    private let base: UnsafeMutableRawPointer
+    private let bytes: Int
+
+    /// Where segments live: a tmpfs on Linux.
+    public static let directory = "/dev/shm"
+    static let magic: [UInt8] = Array("AGONSHM1".utf8)
+    static let headerBytes = 4096
+    private static let sequenceOffset = 32
+
+    private init(path: String, token: [UInt8], count: Int, writable: Bool, base: UnsafeMutableRawPointer, bytes: Int) {
+        self.path = path
+        self.token = token
+        self.count = count
+        self.writable = writable
+        self.base = base
+        self.bytes = bytes
+    }
+
+    deinit { munmap(base, bytes) }
+
+    /// Makes a new segment of `count` values for this process to write, readable and writable
+    /// by this user only: `/dev/shm/agon-ROLE-PID-RANDOM`.
+    ///
+    /// - Throws: `WireError` with code `.io(errno)` naming the path if it cannot be created,
+    ///   sized (a full /dev/shm) or mapped.
+    public static func create(role: String, count: Int) throws(WireError) -> SharedSegment {
+        precondition(count >= 1, "a shared segment holds at least 1 value, got \(count)")
+        let token = randomBytes(16)
+        let path = "\(directory)/agon-\(role)-\(getpid())-\(hex(randomBytes(6)))"
+        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw WireError.io("\(path): creating the shared-memory segment", errno: errno) }
+        defer { Glibc.close(fd) }
+        let bytes = headerBytes + count * MemoryLayout<Float>.size
+        guard ftruncate(fd, off_t(bytes)) == 0 else {
+            let number = errno
+            _ = Glibc.unlink(path)
+            throw WireError.io("\(path): sizing the shared-memory segment to \(bytes) bytes", errno: number)
+        }
+        guard let base = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), base != MAP_FAILED else {
+            let number = errno
+            _ = Glibc.unlink(path)
+            throw WireError.io("\(path): mapping the shared-memory segment", errno: number)
+        }
+        base.copyMemory(from: magic, byteCount: 8)
+        (base + 8).copyMemory(from: token, byteCount: 16)
+        base.storeBytes(of: Int64(count).littleEndian, toByteOffset: 24, as: Int64.self)
+        return SharedSegment(path: path, token: token, count: count, writable: true, base: base, bytes: bytes)
+    }
+
+    /// Maps a segment another process made, for reading, if it is the one described: it exists
+    /// on this machine, holds `count` values and carries `token`.
+    ///
+    /// - Throws: `WireError` with code `.io(errno)` if the file cannot be opened or mapped
+    ///   (another machine, another user, already removed), `.malformed` if it is not that segment.
+    public static func open(path: String, token: [UInt8], count: Int) throws(WireError) -> SharedSegment {
+        guard path.hasPrefix(directory + "/agon-"), !path.contains("/.."), count >= 1 else {
+            throw WireError(.malformed, "\(path): not an agon shared-memory segment path (or a count of \(count))")
+        }
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw WireError.io("\(path): opening the shared-memory segment", errno: errno) }
+        defer { Glibc.close(fd) }
+        var info = stat()
+        let bytes = headerBytes + count * MemoryLayout<Float>.size
+        guard fstat(fd, &info) == 0, Int(info.st_size) == bytes else {
+            throw WireError(.malformed, "\(path): the segment is not \(bytes) bytes long (\(count) values)")
+        }
+        guard let base = mmap(nil, bytes, PROT_READ, MAP_SHARED, fd, 0), base != MAP_FAILED else {
+            throw WireError.io("\(path): mapping the shared-memory segment", errno: errno)
+        }
+        let header = Array(UnsafeRawBufferPointer(start: base, count: 32))
+        guard Array(header[0..<8]) == magic, Array(header[8..<24]) == token,
+              Int64(littleEndian: base.loadUnaligned(fromByteOffset: 24, as: Int64.self)) == Int64(count) else {
+            munmap(base, bytes)
+            throw WireError(.malformed, "\(path): the segment's header does not match the offer (magic, token or count)")
+        }
+        return SharedSegment(path: path, token: token, count: count, writable: false, base: base, bytes: bytes)
+    }
+
+    /// Removes the file name; the mappings stay until both sides let go. Idempotent.
+    public func unlink() { _ = Glibc.unlink(path) }
+
+    /// The values, for a writer to fill directly (gradients packed straight in).
+    public var values: UnsafeMutablePointer<Float> {
+        precondition(writable, "\(path) is mapped read-only here")
+        return (base + Self.headerBytes).assumingMemoryBound(to: Float.self)
+    }
+
+    /// The values, for a reader.
+    public var readableValues: UnsafePointer<Float> {
+        UnsafePointer((base + Self.headerBytes).assumingMemoryBound(to: Float.self))
+    }
+
+    private var sequence: UnsafeMutablePointer<UInt64> {
+        (base + Self.sequenceOffset).assumingMemoryBound(to: UInt64.self)
+    }
+
+    /// The current sequence number: even between writes.
+    public var currentSequence: UInt64 { agon_load_acquire_u64(sequence) }
+
+    /// Writes the values under the sequence lock and returns the new (even) sequence number,
+    /// which the message announcing the values carries.
+    @discardableResult
+    public func publish(_ write: (UnsafeMutablePointer<Float>) -> Void) -> UInt64 {
+        let start = agon_load_relaxed_u64(sequence)
+        agon_store_relaxed_u64(sequence, start | 1)
+        agon_fence_release()
+        write(values)
+        let next = (start | 1) + 1
+        agon_store_release_u64(sequence, next)
+        return next
+    }
+
+    /// Reads the values as written at sequence `expected`: false, with `read` having seen
+    /// values that must be discarded, if a write began before or during the read.
+    public func read(atSequence expected: UInt64, _ read: (UnsafePointer<Float>) -> Void) -> Bool {
+        guard agon_load_acquire_u64(sequence) == expected else { return false }
+        read(readableValues)
+        agon_fence_acquire()
+        return agon_load_relaxed_u64(sequence) == expected
+    }
+
+    /// Removes the segments of `role` left in /dev/shm by agon processes that no longer run
+    /// (killed before they could remove their own); returns how many.
+    @discardableResult
+    public static func removeAbandoned(role: String) -> Int {
+        guard let dir = opendir(directory) else { return 0 }
+        defer { closedir(dir) }
+        var removed = 0
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let parts = name.split(separator: "-")
+            guard parts.count == 4, parts[0] == "agon", parts[1] == role, let pid = pid_t(parts[2]), pid > 0 else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH, Glibc.unlink("\(directory)/\(name)") == 0 { removed += 1 }
+        }
+        return removed
+    }
+
+    private static func randomBytes(_ count: Int) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+}
