@@ -35,10 +35,12 @@ public final class Coordinator {
     private var lastHeartbeat = ContinuousClock.now
     private var progress = Progress()
     private var packed: (step: Int, phaseIndex: Int, phase: UInt8, values: [Float])?
-    /// The parameter segment of the shared-memory lane, made when the first worker offers one,
-    /// and what it holds: every parameter of both networks as of (step, exchange phase).
+    /// The parameter segment of the shared-memory lane, made when the first worker offers one.
+    /// It always holds every current parameter of both networks: written whole when made, and
+    /// each network's part again as soon as its optimizer steps (so D's is written while the
+    /// workers still compute G's gradients). `publishedSequence` is the sequence of the last write.
     private var parameterSegment: SharedSegment?
-    private var published: (step: Int, phaseIndex: Int, sequence: UInt64)?
+    private var publishedSequence: UInt64 = 0
     /// Set when an average held NaN or infinity: the run stops without applying it.
     private var diverged: TrainingError?
     private var dropWindow: (start: ContinuousClock.Instant?, logged: Int, suppressed: Int) = (nil, 0, 0)
@@ -325,6 +327,7 @@ public final class Coordinator {
             return false
         }
         try? update.apply([network], step: step, metrics: StepMetrics(step: step))
+        publish([network])
         exchange.applied.append(network)
         return true
     }
@@ -460,7 +463,7 @@ public final class Coordinator {
                                     epoch: Int64(epoch), epochStart: Int64(epochStart), values: [])
         let message: WireMessage
         if member.readsSharedParameters, let segment = parameterSegment {
-            message = .sharedParameters(parameters, sequence: publishedSequence(segment))
+            message = .sharedParameters(parameters, sequence: publishedSequence)
         } else {
             parameters.values = packedParameters(phase)
             message = .parameters(parameters)
@@ -468,14 +471,13 @@ public final class Coordinator {
         if send(message, to: member.peer) { membership[member.peer]?.active = true }
     }
 
-    /// The sequence at which the parameter segment holds the current parameters, writing them
-    /// first if they changed since the last write. A worker still reading an older write (one
-    /// that fell behind) sees the sequence move and waits for the next message.
-    private func publishedSequence(_ segment: SharedSegment) -> UInt64 {
-        if let published, published.step == step, published.phaseIndex == exchange.phaseIndex { return published.sequence }
-        let sequence = segment.publish { model.packParameters([.generator, .discriminator], into: $0) }
-        published = (step, exchange.phaseIndex, sequence)
-        return sequence
+    /// Writes `networks`' parameters into the parameter segment, each where it sits in the
+    /// layout of both. A worker still reading an older write (one that fell behind) sees the
+    /// sequence move and waits for the next message.
+    private func publish(_ networks: [GANNetwork]) {
+        guard let segment = parameterSegment else { return }
+        let offset = networks.first == .generator ? 0 : model.flatCount([.generator])
+        publishedSequence = segment.publish { model.packParameters(networks, into: $0 + offset) }
     }
 
     // MARK: The shared-memory lane
@@ -498,6 +500,7 @@ public final class Coordinator {
                 } else {
                     segment = try SharedSegment.create(role: "coordinator", count: full)
                     parameterSegment = segment
+                    publish([.generator, .discriminator])
                 }
                 membership[member.peer]?.lane = lane
                 membership[member.peer]?.readsSharedParameters = false
