@@ -462,7 +462,7 @@ public final class Coordinator {
         var parameters = Parameters(step: Int64(step), phase: phase, rank: Int32(rank), world: Int32(membership.world),
                                     epoch: Int64(epoch), epochStart: Int64(epochStart), values: [])
         let message: WireMessage
-        if member.readsSharedParameters, let segment = parameterSegment {
+        if member.readsSharedParameters, parameterSegment != nil {
             message = .sharedParameters(parameters, sequence: publishedSequence)
         } else {
             parameters.values = packedParameters(phase)
