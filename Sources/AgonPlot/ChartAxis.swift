@@ -186,7 +186,13 @@ struct ChartAxis {
     }
 
     /// `count` with thousands separators: 4,000,000.
-    static func grouped(_ count: Int) -> String {
+    static func grouped(_ count: Int) -> String { ChartFormat.grouped(count) }
+}
+
+/// How charts write numbers in their text, for callers that title a chart the same way.
+public enum ChartFormat {
+    /// `count` with thousands separators: 4,000,000.
+    public static func grouped(_ count: Int) -> String {
         let digits = Array(String(count.magnitude))
         var text = ""
         for (i, digit) in digits.enumerated() {

@@ -38,7 +38,6 @@ final class LatentViews {
     let configuration: Configuration
     private let engine = Engine(threads: 1)
     private let extractor: Classifier
-    private let test: ImageDataset
     private let train: ImageDataset
     /// The first `samples` test images' features and labels.
     private let realFeatures: FeatureMatrix
@@ -54,12 +53,11 @@ final class LatentViews {
     init(configuration: Configuration) throws {
         self.configuration = configuration
         extractor = try Classifier.load(path: configuration.classifier, engine: engine)
-        test = try ImageDataset.load(directory: configuration.data, split: .test)
+        let test = try ImageDataset.load(directory: configuration.data, split: .test)
         train = try ImageDataset.load(directory: configuration.data, split: .train)
-        let count = min(configuration.samples, test.count)
-        let images = Tensor(zeros: [count] + Classifier.imageShape)
-        test.fillImages(indices: 0..<count, into: images.pointer)
-        realFeatures = FeatureMatrix(extractor.features(images))
+        let real = QualityReference(test: test, count: configuration.samples, classifier: extractor)
+        let count = real.count
+        realFeatures = FeatureMatrix(real.features)
         realLabels = test.labels(at: 0..<count)
         let referenceCount = min(configuration.references, train.count)
         let references = Tensor(zeros: [referenceCount] + Classifier.imageShape)
@@ -112,21 +110,10 @@ final class LatentViews {
         let directory = Self.historyDirectory(runDirectory: runDirectory, step: step)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let model = try Eval.loadGenerator(checkpoint, engine: engine)
-        let pixels = model.imageShape.reduce(1, *)
-        precondition(pixels == Classifier.imageShape.reduce(1, *), "a \(model.imageShape) generator does not make classifier-sized images")
+        precondition(model.imageShape == Classifier.imageShape, "a \(model.imageShape) generator does not make classifier-sized images")
 
         // Generated samples from the same latent vectors `agon eval` draws.
-        let n = realFeatures.rows
-        let fake = Tensor(zeros: [n] + model.imageShape)
-        let random = CounterRandom(seed: configuration.seed)
-        for start in stride(from: 0, to: n, by: 500) {
-            let count = min(500, n - start)
-            let z = Tensor(zeros: [count, model.latentSize])
-            for i in 0..<count {
-                random.fillNormal(z.pointer + i * model.latentSize, count: model.latentSize, stream: .latent, UInt32.max, UInt32(start + i))
-            }
-            (fake.pointer + start * pixels).update(from: model.samples(z).pointer, count: count * pixels)
-        }
+        let fake = QualityLatents(count: realFeatures.rows, latentSize: model.latentSize, seed: configuration.seed).images(of: model)
         let fakeFeatures = FeatureMatrix(extractor.features(fake))
         let predicted = Self.argmax(FeatureMatrix(extractor.logits(fake)))
 
@@ -153,7 +140,7 @@ final class LatentViews {
             classes += [realLabels[i], predicted[i]]
             sources += [0, 1]
         }
-        let counts = "\(ChartNumbers.grouped(n)) real + \(ChartNumbers.grouped(n)) generated"
+        let counts = "\(ChartFormat.grouped(n)) real + \(ChartFormat.grouped(n)) generated"
 
         func plot(_ embedding: FeatureMatrix, title: String) -> ScatterPlot {
             let x = (0..<embedding.rows).map { Double(embedding.values[$0 * 2]) }
@@ -253,13 +240,5 @@ final class LatentViews {
             let row = rows.values[i * rows.columns ..< (i + 1) * rows.columns]
             return row.indices.max { row[$0] < row[$1] }! - i * rows.columns
         }
-    }
-}
-
-/// Counts with thousands separators, as the charts print them.
-private enum ChartNumbers {
-    static func grouped(_ count: Int) -> String {
-        let digits = Array(String(count))
-        return String(digits.enumerated().flatMap { i, digit in (i > 0 && (digits.count - i) % 3 == 0 ? [","] : []) + [digit] })
     }
 }
