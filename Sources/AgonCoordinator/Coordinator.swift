@@ -54,6 +54,8 @@ public final class Coordinator {
         var pieces: [Int: [Piece]] = [:]
         var applied: [GANNetwork] = []
         var deadline: ContinuousClock.Instant?
+        /// The ranks sent D's parameters ahead of G's in a simultaneous step.
+        var discriminatorSent: Set<Int> = []
     }
 
     /// One gradients message: the networks it covers, the sender's losses, and its values.
@@ -308,7 +310,24 @@ public final class Coordinator {
             guard !senders.isEmpty, live.allSatisfy(senders.contains) else { continue }
             guard average(network, over: senders) else { return }
         }
-        if exchange.applied.count == networks.count { finishExchange(late: false) }
+        if exchange.applied.count == networks.count {
+            finishExchange(late: false)
+        } else if networks.count == 2, exchange.applied == [.discriminator], exchange.discriminatorSent.isEmpty {
+            sendDiscriminatorFirst(to: ranks(having: .discriminator))
+        }
+    }
+
+    /// In a simultaneous step, sends D's new parameters to `ranks` as soon as D is applied:
+    /// they run the next step's pass of D on real data while G's gradients are averaged, and
+    /// the parameters that end the step then carry G's alone.
+    private func sendDiscriminatorFirst(to ranks: [Int]) {
+        let current = step
+        for member in membership.ranked where member.active {
+            guard let rank = member.rank, ranks.contains(rank) else { continue }
+            guard step == current, exchange.applied == [.discriminator] else { return }   // a failed send ended the exchange
+            exchange.discriminatorSent.insert(rank)
+            sendParameters(to: member, phase: GANNetwork.phase([.discriminator]))
+        }
     }
 
     /// The ranks whose pieces cover `network`, in rank order.
@@ -353,6 +372,7 @@ public final class Coordinator {
         let last = networks.last!
         let contributors = ranks(having: last)
         let losses = contributors.compactMap { rank in exchange.pieces[rank]!.first { $0.networks.contains(last) }.map { ($0.losses.generator, $0.losses.discriminator) } }
+        let discriminatorSent = exchange.discriminatorSent
         exchange = Exchange(phaseIndex: exchange.phaseIndex + 1)
         var payload = phase
         if exchange.phaseIndex == phases.count {
@@ -362,7 +382,9 @@ public final class Coordinator {
         }
         // After the last step too: workers then record that step's metrics and wait for `complete`.
         for member in membership.ranked where member.active || exchange.phaseIndex == 0 {
-            sendParameters(to: member, phase: member.active ? payload : GANNetwork.phase([.generator, .discriminator]))
+            let networks: UInt8 = !member.active ? GANNetwork.phase([.generator, .discriminator])
+                : discriminatorSent.contains(member.rank ?? -1) ? GANNetwork.phase([.generator]) : payload
+            sendParameters(to: member, phase: networks)
         }
     }
 

@@ -32,6 +32,10 @@ public final class GANStep {
     public private(set) var lastFake: Tensor?
     public private(set) var lastRealOutput: Tensor?
     public private(set) var lastFakeOutput: Tensor?
+    /// D's pass on a coming step's real batch, run ahead by `prepareRealPass` while a
+    /// distributed update waits for G's parameters: its output and loss, with D's gradient of
+    /// that loss already in D's parameters.
+    private var prepared: (step: Int, firstSample: Int, output: Tensor, loss: Float)?
 
     public init(model: GANModel, update: ParameterUpdate, mode: UpdateMode = .simultaneous) {
         self.model = model
@@ -53,16 +57,17 @@ public final class GANStep {
         var metrics = StepMetrics(step: context.step)
 
         // Passes: 0 G, 1 D on real, 2 D on generated, 3 D again after its update (alternating).
+        // D's real pass depends on neither G nor the noise, so it may have run ahead; either
+        // way its gradient is in D's parameters before the generated pass adds to it.
+        let real = takePrepared(step: context.step, firstSample: context.firstSample, batch: batch) ?? realPass(x, context: context)
+        let realOut = real.output
         let fake = G.forward(z, context: context.pass(0))
-        let realOut = D.forward(x, context: context.pass(1))
         var fakeOut = discriminatorOnFake.forward(fake, context: context.pass(2))
         summarize(real: realOut, fake: fakeOut, into: &metrics)
 
-        metrics.discriminatorRealLoss = loss.evaluate(realOut.pointer, count: batch, term: .discriminatorReal, gradient: g.real.pointer)
+        metrics.discriminatorRealLoss = real.loss
         metrics.discriminatorFakeLoss = loss.evaluate(fakeOut.pointer, count: batch, term: .discriminatorFake, gradient: g.fake.pointer)
         metrics.discriminatorLoss = metrics.discriminatorRealLoss + metrics.discriminatorFakeLoss
-        D.zeroGradients()
-        D.backward(g.real, parameterGradients: true, inputGradient: false)
         discriminatorOnFake.backward(g.fake, parameterGradients: true, inputGradient: false)
         metrics.discriminatorGradientNorm = D.gradientNorm()
 
@@ -92,6 +97,36 @@ public final class GANStep {
         metrics.seconds = (clock.now - start).seconds
         metrics.samples = batch
         return metrics
+    }
+
+    /// Runs D's pass on the real batch `x` of the step `context` describes, ahead of that step:
+    /// D must already hold that step's parameters, and its gradients of the current step must
+    /// be sent, since this pass starts D's gradients anew. The step uses it if it is the one
+    /// `context` names; `discardPreparedRealPass` drops it when `x` turns out to be another batch.
+    public func prepareRealPass(x: Tensor, context: ForwardContext) {
+        prepared = nil
+        let real = realPass(x, context: context)
+        prepared = (context.step, context.firstSample, real.output, real.loss)
+    }
+
+    /// Forgets a real pass run ahead (the worker's shard or step changed before it was used).
+    public func discardPreparedRealPass() { prepared = nil }
+
+    private func takePrepared(step: Int, firstSample: Int, batch: Int) -> (output: Tensor, loss: Float)? {
+        defer { prepared = nil }
+        guard let p = prepared, p.step == step, p.firstSample == firstSample, p.output.rows == batch else { return nil }
+        return (p.output, p.loss)
+    }
+
+    /// D on real data: its output, the loss term, and (from zero) D's gradient of that term.
+    private func realPass(_ x: Tensor, context: ForwardContext) -> (output: Tensor, loss: Float) {
+        let batch = x.rows
+        let g = gradients.get(batch) { (Tensor(zeros: [batch, 1]), Tensor(zeros: [batch, 1]), Tensor(zeros: [batch, 1])) }
+        let output = model.discriminator.forward(x, context: context.pass(1))
+        let loss = model.loss.evaluate(output.pointer, count: batch, term: .discriminatorReal, gradient: g.real.pointer)
+        model.discriminator.zeroGradients()
+        model.discriminator.backward(g.real, parameterGradients: true, inputGradient: false)
+        return (output, loss)
     }
 
     private func summarize(real: Tensor, fake: Tensor, into metrics: inout StepMetrics) {

@@ -57,6 +57,11 @@ public final class Trainer {
     /// Where the current epoch began, when a coordinator decides epochs (nil: step / epoch length).
     public private(set) var epochStart: (epoch: Int, step: Int)?
     private let step: GANStep
+    /// The step, rank, worker count and epoch whose real batch is in `images` with D's pass on
+    /// it already run (`prepare(step:)`), if any.
+    private var prepared: Placement?
+    /// The steps that used a pass of D on real data run ahead by `prepare(step:)`.
+    public private(set) var stepsPrepared = 0
     private let latent: Tensor
     private let images: Tensor
     private let fixedNoise: Tensor
@@ -119,14 +124,54 @@ public final class Trainer {
             random.fillNormal(latent.pointer + i * size, count: size, stream: .latent,
                               UInt32(truncatingIfNeeded: globalStep), UInt32(first + i))
         }
+        if prepared == placement(globalStep) {
+            stepsPrepared += 1
+        } else {
+            step.discardPreparedRealPass()
+            fillImages(globalStep)
+        }
+        prepared = nil
+        var metrics = try step(z: latent, x: images, context: context(globalStep))
+        metrics.step = globalStep + 1
+        return metrics
+    }
+
+    /// Runs step `globalStep`'s pass of D on its real batch ahead of the step, for a worker
+    /// waiting on G's parameters with D's for that step already in: `trainStep(globalStep)`
+    /// then skips it if the worker's shard has not changed meanwhile. Does nothing for a step
+    /// past the run or the current epoch, whose batch the coordinator has yet to decide.
+    public func prepare(step globalStep: Int) {
+        guard globalStep < totalSteps else { return }
+        if let start = epochStart, globalStep - start.step >= schedule.stepsPerEpoch { return }
+        fillImages(globalStep)
+        step.prepareRealPass(x: images, context: context(globalStep))
+        prepared = placement(globalStep)
+    }
+
+    /// Forgets a pass run ahead by `prepare(step:)`: the parameters it ran with were replaced.
+    public func discardPrepared() {
+        prepared = nil
+        step.discardPreparedRealPass()
+    }
+
+    /// What decides a step's real batch: the step and this worker's place in the group.
+    private struct Placement: Equatable {
+        let step: Int, rank: Int, workers: Int, epoch: Int?, epochStart: Int?
+    }
+
+    private func placement(_ globalStep: Int) -> Placement {
+        Placement(step: globalStep, rank: rank, workers: schedule.workers, epoch: epochStart?.epoch, epochStart: epochStart?.step)
+    }
+
+    private func context(_ globalStep: Int) -> ForwardContext {
+        ForwardContext(training: true, step: globalStep, firstSample: rank * configuration.batch)
+    }
+
+    private func fillImages(_ globalStep: Int) {
         let indices = epochStart.map {
             schedule.indices(epoch: $0.epoch, stepInEpoch: globalStep - $0.step, rank: rank)
         } ?? schedule.indices(step: globalStep, rank: rank)
         dataset.fillImages(indices: indices, into: images.pointer)
-        let context = ForwardContext(training: true, step: globalStep, firstSample: first)
-        var metrics = try step(z: latent, x: images, context: context)
-        metrics.step = globalStep + 1
-        return metrics
     }
 
     /// G's images for the fixed noise, in inference mode: comparable across the whole run.

@@ -47,6 +47,10 @@ final class RemoteUpdate: ParameterUpdate {
     /// The metrics of a step whose exchange is still open: a step interrupted by `complete`
     /// (a run stopped at a diverged step) is still recorded with them.
     private(set) var interruptedMetrics: StepMetrics?
+    /// Work for the wait on G's parameters, called with the next step once D holds that
+    /// step's parameters: the worker runs the next step's pass of D on real data
+    /// (`Trainer.prepare(step:)`). Its time is not counted as waiting.
+    var prepareNextStep: ((Int) -> Void)?
 
     init(connection: CoordinatorConnection, stop: StopFlag) {
         self.connection = connection
@@ -103,15 +107,38 @@ final class RemoteUpdate: ParameterUpdate {
         sentEarly = nil
         interruptedMetrics = metrics
         let start = clock.now
-        defer { pendingWaiting += (clock.now - start).seconds }
+        var working = Duration.zero
+        defer { pendingWaiting += (clock.now - start - working).seconds }
+        func prepareNext() {
+            guard let prepareNextStep else { return }
+            let began = clock.now
+            prepareNextStep(step + 1)
+            working += clock.now - began
+        }
         if !rest.isEmpty { try send(rest, step: step, metrics: metrics) }
-        let reply = try awaitParameters()
-        interruptedMetrics = nil
-        // The reply to this exchange: the networks just averaged, at this step (D first when
-        // alternating) or the next. Anything else means the group moved on without us.
-        let expectedStep = networks.contains(.generator) ? step + 1 : step
-        if Int(reply.step) != expectedStep || reply.phase != GANNetwork.phase(networks) {
-            throw ExchangeInterruption.resync(step: Int(reply.step))
+        // Alternating: D was updated earlier in this step and G's update leaves it alone.
+        if networks == [.generator] { prepareNext() }
+        // Simultaneous: the coordinator sends D's parameters as soon as it has averaged D,
+        // ahead of G's (which then come alone).
+        var expected = networks
+        while true {
+            let reply = try awaitParameters()
+            let received = GANNetwork.networks(phase: reply.phase)
+            if networks.count == 2, received == [.discriminator] {
+                if Int(reply.step) == step, expected.count == 2 {
+                    expected = [.generator]
+                    prepareNext()
+                }
+                continue
+            }
+            interruptedMetrics = nil
+            // The reply to this exchange: the networks just averaged, at this step (D first
+            // when alternating) or the next. Anything else means the group moved on without us.
+            let expectedStep = networks.contains(.generator) ? step + 1 : step
+            if Int(reply.step) != expectedStep || !expected.allSatisfy(received.contains) {
+                throw ExchangeInterruption.resync(step: Int(reply.step))
+            }
+            return
         }
     }
 
@@ -168,7 +195,9 @@ final class RemoteUpdate: ParameterUpdate {
                     continue
                 }
                 readBothNext = false
-                return assign(p)
+                var read = p
+                read.phase = GANNetwork.phase(networks)   // both, after a read that was overtaken
+                return assign(read)
             case .sharedMemoryAnswer(let answer):
                 take(answer)
                 continue

@@ -38,6 +38,7 @@ public final class Worker {
             let trainer = Trainer(configuration: training, engine: Engine(threads: 1), dataset: dataset, update: remote,
                                   rank: 0, workers: max(1, Int(welcome.world)))
             remote.model = trainer.model
+            remote.prepareNextStep = { [unowned trainer] in trainer.prepare(step: $0) }
             remote.offerSharedMemory()
             let place = welcome.rank >= 0 ? " as rank \(welcome.rank) of \(welcome.world) at step \(welcome.step)"
                 : welcome.world == 0 ? "; waiting for the other workers" : "; waiting for a place in the next epoch"
@@ -46,8 +47,8 @@ public final class Worker {
             var steps = 0, stepSeconds = 0.0
             defer {
                 if steps > 0 {
-                    log(String(format: "worker: %d steps, %.2f ms per step, %.1f%% of it waiting on the coordinator",
-                               steps, 1000 * stepSeconds / Double(steps), 100 * remote.waitingSeconds / max(stepSeconds, 1e-9)))
+                    log(String(format: "worker: %d steps, %.2f ms per step, %.1f%% of it waiting on the coordinator; D's pass on real data ran ahead in %d",
+                               steps, 1000 * stepSeconds / Double(steps), 100 * remote.waitingSeconds / max(stepSeconds, 1e-9), trainer.stepsPrepared))
                 }
             }
             while true {
@@ -66,6 +67,7 @@ public final class Worker {
                     observer?(metrics)
                 } catch ExchangeInterruption.resync {
                     remote.discardWaiting()
+                    trainer.discardPrepared()   // it ran with parameters that were replaced
                     continue
                 } catch ExchangeInterruption.complete(let step) {
                     // The reply to this step's gradients was "complete": the run ended at it

@@ -32,6 +32,11 @@ extension Distributed {
             let lanes = shared.log.components(separatedBy: "worker: sharing memory with the coordinator").count - 1
             #expect(lanes == 2, "both workers should have used the lane:\n\(shared.log)")
             #expect(!socket.log.contains("sharing memory"), "--no-shared-memory still used the lane:\n\(socket.log)")
+            // Both lanes pipeline each step's pass of D on real data into the wait for G's parameters.
+            for log in [shared.log, socket.log] {
+                let ahead = try log.matches(of: Regex("ran ahead in ([0-9]+)")).map { Int($0.output[1].substring!)! }
+                #expect(ahead.count == 2 && ahead.allSatisfy { $0 > 0 }, "each worker should have run D's real pass ahead:\n\(log)")
+            }
             for (name, expected) in socket.checkpoint.tensors {
                 let actual = try #require(shared.checkpoint[name], "the shared-memory run's checkpoint lacks \(name)")
                 let differing = zip(actual.scalars, expected.scalars).filter { $0.bitPattern != $1.bitPattern }.count
