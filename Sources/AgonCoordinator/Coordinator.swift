@@ -91,7 +91,7 @@ public final class Coordinator {
                                _ body: ([UnsafePointer<Float>]) -> Void) {
             let offsets = pieces.map { piece -> Int in
                 let packed: [GANNetwork] = if case .shared = piece.values { [.generator, .discriminator] } else { piece.networks }
-                return network == .discriminator && packed.contains(.generator) ? model.flatCount([.generator]) : 0
+                return packed.contains(.generator) ? model.offsetInBoth(network) : 0
             }
             withValues(of: pieces.map(\.values)[...]) { bases in body(zip(bases, offsets).map { $0 + $1 }) }
         }
@@ -494,12 +494,13 @@ public final class Coordinator {
     }
 
     /// Writes `networks`' parameters into the parameter segment, each where it sits in the
-    /// layout of both. A worker still reading an older write (one that fell behind) sees the
-    /// sequence move and waits for the next message.
+    /// layout of both and as that network's part. A worker still reading an older write of a
+    /// network (one that fell behind) sees its part move and waits for the next message.
     private func publish(_ networks: [GANNetwork]) {
-        guard let segment = parameterSegment else { return }
-        let offset = networks.first == .generator ? 0 : model.flatCount([.generator])
-        publishedSequence = segment.publish { model.packParameters(networks, into: $0 + offset) }
+        guard let segment = parameterSegment, let first = networks.first else { return }
+        publishedSequence = segment.publish(parts: networks.map(\.part)) {
+            model.packParameters(networks, into: $0 + model.offsetInBoth(first))
+        }
     }
 
     // MARK: The shared-memory lane

@@ -15,6 +15,12 @@ extension GANModel {
         networks.reduce(0) { $0 + network($1).trainableCount + network($1).stateCount }
     }
 
+    /// Where `network`'s values begin in the layout of both networks (the shared-memory
+    /// lane's): G's at 0, D's after G's.
+    public func offsetInBoth(_ network: GANNetwork) -> Int {
+        network == .generator ? 0 : flatCount([.generator])
+    }
+
     /// The flat layout of `networks`: for each, its trainable parameters then its state, with
     /// each tensor's offset in the vector.
     private func layout(_ networks: [GANNetwork]) -> [(parameter: Parameter, offset: Int)] {
@@ -68,6 +74,10 @@ extension GANNetwork {
     public static func networks(phase: UInt8) -> [GANNetwork] {
         (phase & 1 != 0 ? [.generator] : []) + (phase & 2 != 0 ? [.discriminator] : [])
     }
+
+    /// Where the network sits in a buffer that holds both (the shared-memory lane's): the
+    /// generator first, as part 0, then the discriminator, as part 1.
+    public var part: Int { self == .generator ? 0 : 1 }
 
     /// The phase bit set of `networks`.
     public static func phase(_ networks: [GANNetwork]) -> UInt8 {

@@ -16,7 +16,13 @@ import Darwin
 ///
 /// Layout (little-endian, 4096-byte header so the values are page-aligned):
 /// bytes 0..<8 the magic `AGONSHM1`; 8..<24 the token; 24..<32 the value count (Int64);
-/// 32..<40 the sequence (UInt64: odd while a write is in progress); values from byte 4096.
+/// 32..<40 the sequence (UInt64: odd while a write is in progress); 40..<72 the sequences of
+/// parts 0 to 3 (each the sequence that ended the last write to that part, odd while one is in
+/// progress); values from byte 4096.
+///
+/// Parts are ranges of the values that the two sides agree on (the parameter segment's part 0
+/// is G's, part 1 D's): a write names the parts it rewrites, so that a reader of another part
+/// is not told that its read was overtaken.
 ///
 /// A segment is used by one thread at a time in each process (`@unchecked Sendable` so that
 /// it may be handed between threads).
@@ -38,6 +44,8 @@ public final class SharedSegment: @unchecked Sendable {
     static let magic: [UInt8] = Array("AGONSHM1".utf8)
     static let headerBytes = 4096
     private static let sequenceOffset = 32
+    /// The number of parts a write may name.
+    public static let partCount = 4
 
     private init(path: String, token: [UInt8], count: Int, writable: Bool, base: UnsafeMutableRawPointer, bytes: Int) {
         self.path = path
@@ -126,20 +134,39 @@ public final class SharedSegment: @unchecked Sendable {
         (base + Self.sequenceOffset).assumingMemoryBound(to: UInt64.self)
     }
 
+    private func partSequence(_ part: Int) -> UnsafeMutablePointer<UInt64> {
+        precondition(part >= 0 && part < Self.partCount, "a shared segment has parts 0..<\(Self.partCount), not \(part)")
+        return (base + Self.sequenceOffset + 8 * (1 + part)).assumingMemoryBound(to: UInt64.self)
+    }
+
     /// The current sequence number: even between writes.
     public var currentSequence: UInt64 { agon_load_acquire_u64(sequence) }
 
     /// Writes the values under the sequence lock and returns the new (even) sequence number,
-    /// which the message announcing the values carries.
+    /// which the message announcing the values carries. `parts` names the parts `write`
+    /// rewrites (all of them by default).
     @discardableResult
-    public func publish(_ write: (UnsafeMutablePointer<Float>) -> Void) -> UInt64 {
+    public func publish(parts: [Int] = Array(0..<partCount), _ write: (UnsafeMutablePointer<Float>) -> Void) -> UInt64 {
         let start = agon_load_relaxed_u64(sequence)
+        for part in parts { agon_store_relaxed_u64(partSequence(part), start | 1) }
         agon_store_relaxed_u64(sequence, start | 1)
         agon_fence_release()
         write(values)
         let next = (start | 1) + 1
+        for part in parts { agon_store_release_u64(partSequence(part), next) }
         agon_store_release_u64(sequence, next)
         return next
+    }
+
+    /// Reads part `part` as it stood at sequence `expected`: false, with `read` having seen
+    /// values that must be discarded, if that part was written after `expected` or during the
+    /// read. Writes to other parts do not matter.
+    public func read(part: Int, atSequence expected: UInt64, _ read: (UnsafePointer<Float>) -> Void) -> Bool {
+        let before = agon_load_acquire_u64(partSequence(part))
+        guard before & 1 == 0, before <= expected else { return false }
+        read(readableValues)
+        agon_fence_acquire()
+        return agon_load_relaxed_u64(partSequence(part)) == before
     }
 
     /// Reads the values as written at sequence `expected`: false, with `read` having seen

@@ -149,8 +149,7 @@ final class RemoteUpdate: ParameterUpdate {
         var gradients = Gradients(step: Int64(step), phase: GANNetwork.phase(networks), rank: Int32(rank),
                                   generatorLoss: metrics.generatorLoss, discriminatorLoss: metrics.discriminatorLoss, values: [])
         if let segment = lane?.gradients, lane?.parameters != nil {
-            let offset = networks.first == .generator ? 0 : model.flatCount([.generator])
-            model.packGradients(networks, into: segment.values + offset)
+            model.packGradients(networks, into: segment.values + model.offsetInBoth(networks.first!))
             try connection.send(.sharedGradients(gradients))
         } else {
             let count = model.flatCount(networks)
@@ -187,11 +186,14 @@ final class RemoteUpdate: ParameterUpdate {
                 return assign(p)
             case .sharedParameters(let p, let sequence):
                 guard let model, let segment = lane?.parameters else { continue }
-                // The segment holds both networks, the generator first.
+                // The segment holds both networks, each as its part; only a rewrite of the part
+                // read overtakes a read (as when this worker lagged a whole step behind).
                 let networks: [GANNetwork] = readBothNext ? [.generator, .discriminator] : GANNetwork.networks(phase: p.phase)
-                let offset = networks.first == .generator ? 0 : model.flatCount([.generator])
-                guard segment.read(atSequence: sequence, { model.unpackParameters(networks, from: $0 + offset) }) else {
-                    readBothNext = true   // overwritten while this worker lagged: newer parameters follow
+                let whole = networks.allSatisfy { network in
+                    segment.read(part: network.part, atSequence: sequence) { model.unpackParameters([network], from: $0 + model.offsetInBoth(network)) }
+                }
+                guard whole else {
+                    readBothNext = true   // newer parameters follow: read both from them
                     continue
                 }
                 readBothNext = false

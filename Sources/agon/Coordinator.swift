@@ -77,16 +77,16 @@ struct CoordinatorCommand: ParsableCommand {
         // Declared after `events`, so its last measurement is sent before they drain.
         let monitor = QualityMonitor(options: quality, dataDirectory: options.data, seed: options.seed, events: events, log: logLine)
         defer { monitor?.finish(timeout: signals.flag.isStopped ? 2 : 300) }
-        if let monitor {
-            configuration.onStepCompleted = { step, total, model in monitor.stepCompleted(step: step, totalSteps: total, model: model) }
+        // Declared after `events` too: the last grids are sent before they drain.
+        let grids = SampleGridWriter(runDirectory: runDir, log: logLine)
+        @Sendable func send(_ written: [SampleGridWriter.Written]) {
+            for grid in written { events?.record(step: grid.step, tag: "samples", width: grid.width, height: grid.height, png: grid.png) }
         }
-        configuration.onSamples = { step, images in
-            do {
-                let grid = try writeSampleGrid(images, step: step, runDirectory: runDir)
-                events?.record(step: step, tag: "samples", width: grid.pixelWidth, height: grid.pixelHeight, png: try grid.pngData())
-            } catch {
-                logLine("coordinator: \(error)")
-            }
+        defer { send(grids.finish()) }
+        configuration.onSamples = { step, images in grids.write(images, step: step) }
+        configuration.onStepCompleted = { step, total, model in
+            monitor?.stepCompleted(step: step, totalSteps: total, model: model)
+            send(grids.takeWritten())
         }
         if let curveSecret, let authorizedKeys {
             configuration.curveSecretKey = try Curve.readKeyFile(at: curveSecret)

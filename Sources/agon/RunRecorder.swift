@@ -77,12 +77,15 @@ final class RunRecorder: TrainingObserver {
     }
 }
 
-/// Writes G's images after `step` as `RUN/samples/step-NNNNNNNN.png`; returns the grid.
-@discardableResult
-func writeSampleGrid(_ images: Tensor, step: Int, runDirectory: String) throws -> ImageGrid {
+/// `RUN/samples/step-NNNNNNNN.png`, the sample grid after `step`, with its folder made.
+func sampleGridPath(step: Int, runDirectory: String) throws -> String {
     try FileManager.default.createDirectory(atPath: runDirectory + "/samples", withIntermediateDirectories: true)
-    let path = runDirectory + "/samples/" + String(format: "step-%08d.png", step)
+    return runDirectory + "/samples/" + String(format: "step-%08d.png", step)
+}
+
+/// Writes G's images after `step` as `RUN/samples/step-NNNNNNNN.png`.
+func writeSampleGrid(_ images: Tensor, step: Int, runDirectory: String) throws {
+    let path = try sampleGridPath(step: step, runDirectory: runDirectory)
     let grid = ImageGrid(images: images.scalars, count: images.rows, height: images.shape[1], width: images.shape[2])
     try grid.writePNG(to: path)
-    return grid
 }

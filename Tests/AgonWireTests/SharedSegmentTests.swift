@@ -1,5 +1,5 @@
 // SharedSegment: a segment one side writes is read whole by the other, a read overtaken by a
-// write says so, and a path, token or size that does not match is refused with one line.
+// write (of the part it reads) says so, and a path, token or size that does not match is refused with one line.
 import AgonWire
 import Foundation
 import Testing
@@ -38,6 +38,28 @@ import Testing
         var last: Float = 0
         #expect(reader.read(atSequence: reader.currentSequence) { last = $0[3] })
         #expect(last == 3)
+    }
+
+    @Test("a write to one part leaves reads of the other part whole; a write to the part read overtakes it")
+    func partsAreOvertakenOnlyByTheirOwnWrites() throws {
+        let writer = try SharedSegment.create(role: "test", count: 4)
+        defer { writer.unlink() }
+        let reader = try SharedSegment.open(path: writer.path, token: writer.token, count: 4)
+        writer.publish { $0.update(repeating: 0, count: 4) }   // every part
+        // Part 1 (values 2..<4) written, announced at `d`; then part 0 written, as the
+        // coordinator writes D's parameters and then G's.
+        let d = writer.publish(parts: [1]) { $0[2] = 1; $0[3] = 1 }
+        let g = writer.publish(parts: [0]) { $0[0] = 2; $0[1] = 2 }
+        #expect(!reader.read(atSequence: d) { _ in }, "a whole-segment read at d was overtaken by the write of part 0")
+        var dValues: [Float] = []
+        #expect(reader.read(part: 1, atSequence: d) { dValues = [$0[2], $0[3]] })
+        #expect(dValues == [1, 1])
+        #expect(!reader.read(part: 0, atSequence: d) { _ in }, "part 0 changed after d")
+        #expect(reader.read(part: 0, atSequence: g) { _ in })
+        // A write to part 1 while it is read, or after the sequence the reader holds.
+        #expect(!reader.read(part: 1, atSequence: g) { _ in writer.publish(parts: [1]) { $0[2] = 3 } })
+        #expect(!reader.read(part: 1, atSequence: g) { _ in })
+        #expect(reader.read(part: 0, atSequence: g) { _ in })
     }
 
     @Test func aSegmentThatIsNotTheOneOfferedIsRefused() throws {
