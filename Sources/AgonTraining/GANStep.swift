@@ -52,7 +52,7 @@ public final class GANStep {
         let clock = ContinuousClock()
         let start = clock.now
         let batch = x.rows
-        let g = gradients.get(batch) { (Tensor(zeros: [batch, 1]), Tensor(zeros: [batch, 1]), Tensor(zeros: [batch, 1])) }
+        let g = lossGradients(batch)
         let G = model.generator, D = model.discriminator, loss = model.loss
         var metrics = StepMetrics(step: context.step)
 
@@ -92,7 +92,8 @@ public final class GANStep {
         try update.apply(mode == .alternating ? [.generator] : [.generator, .discriminator], step: context.step, metrics: metrics)
 
         lastFake = fake
-        lastRealOutput = realOut
+        // A copy: D's output buffer may already hold the next step's real pass, run ahead.
+        lastRealOutput = Tensor(shape: realOut.shape, values: realOut.scalars)
         lastFakeOutput = fakeOut
         metrics.seconds = (clock.now - start).seconds
         metrics.samples = batch
@@ -121,12 +122,17 @@ public final class GANStep {
     /// D on real data: its output, the loss term, and (from zero) D's gradient of that term.
     private func realPass(_ x: Tensor, context: ForwardContext) -> (output: Tensor, loss: Float) {
         let batch = x.rows
-        let g = gradients.get(batch) { (Tensor(zeros: [batch, 1]), Tensor(zeros: [batch, 1]), Tensor(zeros: [batch, 1])) }
+        let g = lossGradients(batch)
         let output = model.discriminator.forward(x, context: context.pass(1))
         let loss = model.loss.evaluate(output.pointer, count: batch, term: .discriminatorReal, gradient: g.real.pointer)
         model.discriminator.zeroGradients()
         model.discriminator.backward(g.real, parameterGradients: true, inputGradient: false)
         return (output, loss)
+    }
+
+    /// The buffers of dLoss/dD(·) for batch size `batch`.
+    private func lossGradients(_ batch: Int) -> (real: Tensor, fake: Tensor, generator: Tensor) {
+        gradients.get(batch) { (Tensor(zeros: [batch, 1]), Tensor(zeros: [batch, 1]), Tensor(zeros: [batch, 1])) }
     }
 
     private func summarize(real: Tensor, fake: Tensor, into metrics: inout StepMetrics) {
