@@ -23,7 +23,7 @@ struct Eval: ParsableCommand {
     var samples: Int = 10_000
 
     @Option(help: "The feature extractor (agon classifier train).")
-    var classifier: String = "models/fashion-mnist-classifier.safetensors"
+    var classifier: String = defaultClassifierPath
 
     @Option(help: "Folder of IDX files (the t10k split is used).")
     var data: String = ImageDataset.defaultDirectory

@@ -35,7 +35,7 @@ struct Latent: ParsableCommand {
     var references: Int = 10_000
 
     @Option(help: "The feature extractor (agon classifier train).")
-    var classifier: String = "models/fashion-mnist-classifier.safetensors"
+    var classifier: String = defaultClassifierPath
 
     @Option(help: "Folder of IDX files (test images are embedded, training images are the neighbours).")
     var data: String = ImageDataset.defaultDirectory

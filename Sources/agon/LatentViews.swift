@@ -19,7 +19,7 @@ final class LatentViews {
         /// Training images searched for nearest neighbours.
         var references = 10_000
         /// The classifier file whose penultimate features are embedded.
-        var classifier = "models/fashion-mnist-classifier.safetensors"
+        var classifier = defaultClassifierPath
         /// The IDX folder.
         var data = ImageDataset.defaultDirectory
         /// Seed of the latent vectors, the interpolation end points and t-SNE.

@@ -11,7 +11,7 @@ struct QualityOptions: ParsableArguments {
     var qualitySamples: Int = 1000
 
     @Option(help: "The feature extractor of quality measurements (agon classifier train); if it is missing, quality is off.")
-    var classifier: String = "models/fashion-mnist-classifier.safetensors"
+    var classifier: String = defaultClassifierPath
 
     func validate() throws {
         guard qualityEvery >= 0 else { throw ValidationError("--quality-every must be 0 (off) or a step count, got \(qualityEvery)") }
