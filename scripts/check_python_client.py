@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 # Streams a tiny numpy training loop's metrics to an Agon aggregator through the Python client
 # (clients/python/agon_client.py), the way a TensorFlow or PyTorch loop would.
-"""Usage: check_python_client.py ENDPOINT [--steps N] [--source NAME] [--seed S] [--record FILE] [--run-db RUN/run.db]
+"""Usage: check_python_client.py ENDPOINT [--steps N] [--first-step K] [--source NAME] [--seed S] [--record FILE] [--run-db RUN/run.db]
 
 Trains a one-dimensional GAN in numpy (G: x = a z + b; D: logistic regression on x and x^2;
 real data N(3, 0.5^2)) for N steps (default 200) and sends g_loss, d_loss and acc_real of every
-step, numbered 1..N, as source NAME (default numpy-loop), then closes the client.
+step, numbered K..K+N-1 (K default 1), as source NAME (default numpy-loop), then closes the client.
 
 Exits 0 only if close() says the aggregator acknowledged (so stored) every event. --record
 writes what was sent, one `step<TAB>tag<TAB>repr(value)` line per value; --run-db then also
-reads run.db (Python's sqlite3) and requires exactly those N x 3 values, bit for bit, under NAME.
+reads run.db (Python's sqlite3) and requires exactly those N x 3 values, bit for bit, under NAME
+and this client's incarnation (an earlier process with the same NAME is another incarnation).
 Prints one line `python client: ...`. Needs pyzmq and numpy.
 """
 
@@ -57,12 +58,14 @@ def bits(value):
     return struct.pack("<d", value)
 
 
-def check_store(path, source, sent):
-    """Differences between run.db's scalars of `source` and `sent` ({(step, tag): value})."""
+def check_store(path, source, incarnation, sent):
+    """Differences between run.db's scalars of `source`'s `incarnation` and `sent` ({(step, tag): value})."""
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
     try:
-        rows = db.execute("SELECT step, tag, value FROM scalars WHERE worker = ? ORDER BY step, tag", (source,)).fetchall()
-        events = db.execute("SELECT count(*), min(seq), max(seq) FROM events WHERE worker = ?", (source,)).fetchone()
+        rows = db.execute("SELECT step, tag, value FROM scalars WHERE worker = ? AND incarnation = ? ORDER BY step, tag",
+                          (source, incarnation)).fetchall()
+        events = db.execute("SELECT count(*), min(seq), max(seq) FROM events WHERE worker = ? AND incarnation = ?",
+                            (source, incarnation)).fetchone()
     finally:
         db.close()
     problems = []
@@ -88,6 +91,7 @@ def main():
     parser = argparse.ArgumentParser(description="Stream a numpy loop's metrics to an Agon aggregator.")
     parser.add_argument("endpoint")
     parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--first-step", type=int, default=1)
     parser.add_argument("--source", default="numpy-loop")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--record")
@@ -102,6 +106,7 @@ def main():
     client = AgonClient(args.endpoint, source=args.source)
     sent = {}
     for step, values in train(args.steps, args.seed):
+        step += args.first_step - 1
         client.log_scalars(step, values)
         sent.update({(step, tag): value for tag, value in values.items()})
     unacknowledged = len(client._spool)
@@ -115,7 +120,7 @@ def main():
                 handle.write(f"{step}\t{tag}\t{value!r}\n")
     line = f"python client: {args.steps} steps, {len(sent)} values sent as {args.source}, every event acknowledged"
     if args.run_db:
-        problems = check_store(args.run_db, args.source, sent)
+        problems = check_store(args.run_db, args.source, client.incarnation, sent)
         if problems:
             for problem in problems[:20]:
                 print(f"python client: {args.run_db}: {problem}")

@@ -22,7 +22,7 @@ public final class Aggregator: @unchecked Sendable {
     /// Stored events not yet in the TensorBoard files, written when intake is idle so that a
     /// burst is stored and acknowledged first. What a killed aggregator owed them is replayed
     /// from run.db when it starts again (`tensorboard_through/<source>` in the meta table).
-    private var tensorBoardQueue: [(source: String, events: [WireEvent])] = []
+    private var tensorBoardQueue: [(source: SourceIncarnation, events: [WireEvent])] = []
     private var tensorBoardQueued = 0
     private var aggregate: EventFileWriter?
     private var lastRender = ContinuousClock.now
@@ -113,7 +113,10 @@ public final class Aggregator: @unchecked Sendable {
     /// leaves it (and those after it) pending, to try again at the next poll.
     private func storePending() {
         while let (peer, batch) = pending.first {
-            let events = batch.events.map { RunEvent(worker: batch.source, seq: $0.seq, step: $0.step, wallTime: $0.wallTime, payload: Self.payload($0.payload)) }
+            let events = batch.events.map {
+                RunEvent(worker: batch.source, incarnation: batch.incarnation, generation: batch.generation,
+                         seq: $0.seq, step: $0.step, wallTime: $0.wallTime, payload: Self.payload($0.payload))
+            }
             let fresh: [Bool]
             do {
                 fresh = try store.append(events)
@@ -130,14 +133,14 @@ public final class Aggregator: @unchecked Sendable {
             let new = zip(batch.events, fresh).filter(\.1).map(\.0)
             if !new.isEmpty {
                 dirty = true
-                tensorBoardQueue.append((batch.source, new))
+                tensorBoardQueue.append((SourceIncarnation(worker: batch.source, incarnation: batch.incarnation), new))
                 tensorBoardQueued += new.count
             }
-            let next = (try? store.nextSequence(worker: batch.source)) ?? 0
+            let next = (try? store.nextSequence(worker: batch.source, incarnation: batch.incarnation)) ?? 0
             let through = batch.events.last.map { $0.seq + 1 } ?? 0   // seq < Int64.max: checked in decoding
             // A peer that does not read its acknowledgements must not block intake: the send
             // times out, and the source resends after its silence, which is harmless.
-            try? socket.send(.eventAck(EventAck(source: batch.source, nextSequence: next, receivedThrough: through)), to: peer)
+            try? socket.send(.eventAck(EventAck(source: batch.source, incarnation: batch.incarnation, nextSequence: next, receivedThrough: through)), to: peer)
         }
     }
 
@@ -157,44 +160,51 @@ public final class Aggregator: @unchecked Sendable {
         case .image(let tag, let width, let height, let png): .image(tag: tag, width: Int(width), height: Int(height), png: png)
         case .worker(let host, let pid, let rank): .worker(host: host, pid: pid, rank: rank)
         case .alarm(let name, let message): .alarm(name: name, message: message)
+        case .generation(let number, let resumedFrom, let settings): .generation(number: number, resumedFrom: resumedFrom, settings: settings)
         }
     }
 
-    /// Writes the queued events to the TensorBoard files, then records, per source, that every
-    /// event below its first missing seq is in them.
+    /// Writes the queued events to the TensorBoard files, then records, per incarnation, that
+    /// every event below its first missing seq is in them.
     private func flushTensorBoard() {
         guard !tensorBoardQueue.isEmpty else { return }
-        var sources = Set<String>()
+        var sources = Set<SourceIncarnation>()
         for (source, events) in tensorBoardQueue {
-            writeTensorBoard(source: source, events)
+            writeTensorBoard(source: source.worker, events)
             sources.insert(source)
         }
         tensorBoardQueue.removeAll(keepingCapacity: true)
         tensorBoardQueued = 0
         for source in sources {
             do {
-                try store.setMeta("tensorboard_through/" + source, String(try store.nextSequence(worker: source)))
+                try store.setMeta(Self.tensorBoardKey(source), String(try store.nextSequence(worker: source.worker, incarnation: source.incarnation)))
             } catch {
-                log("aggregator: cannot record TensorBoard progress of \(source): \(error)")
+                log("aggregator: cannot record TensorBoard progress of \(source.worker): \(error)")
             }
         }
+    }
+
+    /// The meta key of how far an incarnation's events are in the TensorBoard files.
+    private static func tensorBoardKey(_ source: SourceIncarnation) -> String {
+        "tensorboard_through/" + source.worker + (source.incarnation == 0 ? "" : "/\(source.incarnation)")
     }
 
     /// Writes to the TensorBoard files what a previous aggregator stored but had not written.
     private func replayTensorBoard() throws {
         // The aggregator's own events are alarms, which TensorBoard files do not hold.
-        for source in try store.workers() where source != HealthMonitor.source {
-            let through = Int64(try store.meta("tensorboard_through/" + source) ?? "") ?? 0
-            guard through < (try store.nextSequence(worker: source)) else { continue }
-            var events = try store.scalarEvents(worker: source, from: through).map {
+        for info in try store.incarnations() where info.worker != HealthMonitor.source {
+            let source = SourceIncarnation(worker: info.worker, incarnation: info.incarnation)
+            let through = Int64(try store.meta(Self.tensorBoardKey(source)) ?? "") ?? 0
+            guard through < (try store.nextSequence(worker: source.worker, incarnation: source.incarnation)) else { continue }
+            var events = try store.scalarEvents(worker: source.worker, incarnation: source.incarnation, from: through).map {
                 WireEvent(seq: $0.seq, step: $0.step, wallTime: $0.wallTime, payload: .scalars($0.values.map { WireScalar(tag: $0.tag, value: $0.value) }))
             }
-            events += try store.imageEvents(worker: source, from: through).map {
+            events += try store.imageEvents(worker: source.worker, incarnation: source.incarnation, from: through).map {
                 WireEvent(seq: $0.seq, step: $0.step, wallTime: $0.wallTime, payload: .image(tag: $0.tag, width: Int32($0.width), height: Int32($0.height), png: $0.png))
             }
             events.sort { $0.seq < $1.seq }
             if !events.isEmpty {
-                log("aggregator: writing \(events.count) stored event(s) of \(source) the TensorBoard files did not have yet")
+                log("aggregator: writing \(events.count) stored event(s) of \(source.worker) the TensorBoard files did not have yet")
                 tensorBoardQueue.append((source, events))
                 tensorBoardQueued += events.count
             }

@@ -16,6 +16,13 @@ public final class Coordinator {
     public let totalSteps: Int
     /// Steps completed.
     public private(set) var step: Int
+    /// This start's generation of the run (1 for the first start on the run folder), and the
+    /// step it resumed after: workers tag their events with it, and the aggregator hides what
+    /// earlier generations stored past that step.
+    public let generation: Int64
+    public let resumedFrom: Int
+    /// The run's settings and this generation as JSON, for the run store.
+    public let generationSettings: String
 
     private let log: @Sendable (String) -> Void
     private let context: WireContext
@@ -125,6 +132,16 @@ public final class Coordinator {
         update = LocalUpdate(adamFor: model, generatorLearningRate: training.learningRate, discriminatorLearningRate: training.effectiveDiscriminatorLearningRate)
         fixedNoise = model.fixedNoise(count: training.sampleCount, seed: training.seed)
         step = 0
+        let host = ProcessInfo.processInfo.hostName
+        try FileManager.default.createDirectory(atPath: configuration.runDirectory, withIntermediateDirectories: true)
+        if let record = try RunRecord.load(runDirectory: configuration.runDirectory) {
+            // Refused before a checkpoint of other networks is read.
+            let refused = record.differences(from: configuration.training, workers: configuration.workers).refused
+            if !refused.isEmpty {
+                throw TrainingError(.settingsMismatch, path: configuration.runDirectory,
+                                    "holds a run of other networks (\(refused.joined(separator: ", "))); use --restart to start it afresh, or another --run-dir")
+            }
+        }
         if let path = Checkpoint.latest(in: configuration.runDirectory + "/checkpoints") {
             let restored = try Checkpoint.restore(path: path, model: model, update: update)
             step = restored.step
@@ -132,6 +149,12 @@ public final class Coordinator {
             epochStart = Int(restored.metadata["epoch_start"] ?? "") ?? step
             log("coordinator: resuming after step \(step) from \(path)")
         }
+        let (record, started) = try RunRecord.beginGeneration(runDirectory: configuration.runDirectory, settings: configuration.training,
+                                                              workers: configuration.workers, resumedFrom: step, host: host)
+        generation = started.generation
+        resumedFrom = step
+        generationSettings = record.settingsJSON(of: started)
+        for change in started.changes { log("coordinator: the run goes on with \(change)") }
 
         let abandoned = SharedSegment.removeAbandoned(role: "coordinator")
         if abandoned > 0 { log("coordinator: removed \(abandoned) shared-memory segment(s) left by agon processes that no longer run") }
@@ -251,7 +274,7 @@ public final class Coordinator {
     private func admit(peer: [UInt8], _ join: Join) {
         let member = membership.add(peer: peer, workerID: join.workerID, host: join.host, pid: join.pid, now: clock.now)
         send(.welcome(Welcome(rank: Int32(member.rank ?? -1), world: Int32(membership.world), step: Int64(step),
-                              configuration: trainingJSON)), to: peer)
+                              configuration: trainingJSON, generation: generation)), to: peer)
         if !started {
             log("coordinator: worker \(member.name) joined (\(membership.count) of \(configuration.workers))")
             if membership.count >= configuration.workers { start() }

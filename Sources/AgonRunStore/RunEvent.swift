@@ -1,10 +1,11 @@
 // One event of a run as the store keeps it: what a worker measured or produced at a step,
 // numbered per worker so that resent copies can be recognised and ignored.
 
-/// One event of one worker, identified by `(worker, seq)`.
+/// One event of one worker, identified by `(worker, incarnation, seq)`.
 ///
-/// A worker numbers its events 0, 1, 2, … and never reuses a number; the store keeps the first
-/// copy of each `(worker, seq)` and ignores any later one.
+/// Each incarnation (start) of a worker numbers its events 0, 1, 2, … and never reuses a
+/// number; the store keeps the first copy of each `(worker, incarnation, seq)` and ignores any
+/// later one.
 public struct RunEvent: Sendable, Equatable {
     /// What an event carries. The kind numbers stored in `events.kind` are those of the wire
     /// protocol (1 scalars, 2 image, 3 worker, 4 alarm) and are never reused.
@@ -17,21 +18,33 @@ public struct RunEvent: Sendable, Equatable {
         case worker(host: String, pid: Int32, rank: Int32)
         /// A named alarm about the training (divergence, discriminator overpowering, …).
         case alarm(name: String, message: String)
+        /// The coordinator started generation `number`, resuming after step `resumedFrom`, with
+        /// `settings` (JSON: the run's settings, Agon's version, the host).
+        case generation(number: Int64, resumedFrom: Int64, settings: String)
+        /// An event the aggregator will never store (a field out of range), and why: kept
+        /// only as a number, so that the source's sequence has no gap.
+        case refused(reason: String)
 
-        /// The number stored in `events.kind`.
+        /// The number stored in `events.kind` (0 for a refused event).
         public var kind: Int {
             switch self {
             case .scalars: 1
             case .image: 2
             case .worker: 3
             case .alarm: 4
+            case .generation: 5
+            case .refused: 0
             }
         }
     }
 
     /// The worker (or other source) that made the event: `worker-0`, `coordinator`, ….
     public var worker: String
-    /// The worker's sequence number for this event, from 0.
+    /// Which start of the worker numbered the event (0 for a source that has one).
+    public var incarnation: Int64
+    /// The run generation the incarnation trained in (0: outside a coordinator's run).
+    public var generation: Int64
+    /// The incarnation's sequence number for this event, from 0.
     public var seq: Int64
     /// The training step the event belongs to.
     public var step: Int64
@@ -40,9 +53,11 @@ public struct RunEvent: Sendable, Equatable {
     /// What the event carries.
     public var payload: Payload
 
-    /// An event of `worker` numbered `seq`, made at `step` and `wallTime`.
-    public init(worker: String, seq: Int64, step: Int64, wallTime: Double, payload: Payload) {
+    /// An event of `worker`'s `incarnation` numbered `seq`, made at `step` and `wallTime`.
+    public init(worker: String, incarnation: Int64 = 0, generation: Int64 = 0, seq: Int64, step: Int64, wallTime: Double, payload: Payload) {
         self.worker = worker
+        self.incarnation = incarnation
+        self.generation = generation
         self.seq = seq
         self.step = step
         self.wallTime = wallTime
@@ -113,5 +128,16 @@ public struct WorkerInfo: Sendable, Equatable {
         self.rank = rank
         self.firstSeen = firstSeen
         self.lastSeen = lastSeen
+    }
+}
+
+/// One start of a source: the key its events are numbered under.
+public struct SourceIncarnation: Hashable, Sendable {
+    public var worker: String
+    public var incarnation: Int64
+
+    public init(worker: String, incarnation: Int64) {
+        self.worker = worker
+        self.incarnation = incarnation
     }
 }

@@ -6,7 +6,7 @@ import CSQLite3
 extension RunStore {
     /// Stores a batch of events in one transaction and says which of them were new.
     ///
-    /// An event whose `(worker, seq)` is already stored, earlier or in this same batch, is
+    /// An event whose `(worker, incarnation, seq)` is already stored, earlier or in this same batch, is
     /// ignored entirely (its payload is not compared) and reported `false`; a new one is stored
     /// with its payload and reported `true`. The worker's `first_seen`/`last_seen` widen to the
     /// wall times of its new events. A NaN value is stored as NULL and read back as NaN.
@@ -36,7 +36,16 @@ extension RunStore {
     private func insert(_ events: [RunEvent]) throws(SQLiteFailure) -> [Bool] {
         var stored = [Bool]()
         stored.reserveCapacity(events.count)
-        var seen = SeenTimes()
+        var seen = SeenTimes<String>()
+        var incarnationSeen = SeenTimes<SourceIncarnation>()
+        var generations: [SourceIncarnation: Int64] = [:]
+        var lastKey: SourceIncarnation?
+        var identities: [SourceIncarnation: (host: String, pid: Int32)] = [:]
+        for event in events {
+            if case .worker(let host, let pid, _) = event.payload {
+                identities[SourceIncarnation(worker: event.worker, incarnation: event.incarnation)] = (host, pid)
+            }
+        }
         let insertEvent = statements.insertEvent
         for event in events {
             insertEvent.bind(1, event.worker)
@@ -44,12 +53,34 @@ extension RunStore {
             insertEvent.bind(3, Int64(event.payload.kind))
             insertEvent.bind(4, event.step)
             insertEvent.bind(5, event.wallTime)
+            insertEvent.bind(6, event.incarnation)
             try insertEvent.run(db)
             let isNew = sqlite3_changes(db) > 0
             stored.append(isNew)
             guard isNew else { continue }
             try insertPayload(of: event)
+            if case .refused = event.payload { continue }
             seen.add(event.worker, event.wallTime)
+            let key = SourceIncarnation(worker: event.worker, incarnation: event.incarnation)
+            incarnationSeen.add(key, event.wallTime)
+            if key != lastKey { generations[key] = event.generation; lastKey = key }   // one per incarnation
+        }
+        for (key, span) in incarnationSeen.spans {
+            let upsert = statements.upsertIncarnation
+            upsert.bind(1, key.worker)
+            upsert.bind(2, key.incarnation)
+            upsert.bind(3, generations[key] ?? 0)
+            if let first = span.first { upsert.bind(4, first) } else { upsert.bindNull(4) }
+            if let last = span.last { upsert.bind(5, last) } else { upsert.bindNull(5) }
+            try upsert.run(db)
+        }
+        for (key, identity) in identities {
+            let update = statements.setIncarnationIdentity
+            update.bind(1, key.worker)
+            update.bind(2, key.incarnation)
+            update.bind(3, identity.host)
+            update.bind(4, Int64(identity.pid))
+            try update.run(db)
         }
         for (worker, span) in seen.spans {
             let upsert = statements.upsertWorkerSeen
@@ -71,6 +102,7 @@ extension RunStore {
             insert.bind(2, event.seq)
             insert.bind(4, event.step)
             insert.bind(6, event.wallTime)
+            insert.bind(8, event.incarnation)
             for (position, scalar) in values.enumerated() {
                 insert.bind(3, scalar.tag)
                 insert.bind(5, scalar.value)
@@ -87,6 +119,7 @@ extension RunStore {
             insert.bind(6, Int64(width))
             insert.bind(7, Int64(height))
             insert.bind(8, blob: png)
+            insert.bind(9, event.incarnation)
             try insert.run(db)
         case .worker(let host, let pid, let rank):
             let upsert = statements.upsertWorkerIdentity
@@ -104,19 +137,35 @@ extension RunStore {
             insert.bind(4, event.step)
             insert.bind(5, event.wallTime)
             insert.bind(6, message)
+            insert.bind(7, event.incarnation)
+            try insert.run(db)
+        case .generation(let number, let resumedFrom, let settings):
+            let insert = statements.insertGeneration
+            insert.bind(1, number)
+            insert.bind(2, resumedFrom)
+            insert.bind(3, event.wallTime)
+            insert.bind(4, settings)
+            try insert.run(db)
+        case .refused(let reason):
+            let insert = statements.insertRefused
+            insert.bind(1, event.worker)
+            insert.bind(2, event.incarnation)
+            insert.bind(3, event.seq)
+            insert.bind(4, reason)
             try insert.run(db)
         }
     }
 }
 
-/// The first and last finite wall time of each worker's new events in a batch (nil: none).
-private struct SeenTimes {
+/// The first and last finite wall time of each worker's (or incarnation's) new events in a
+/// batch (nil: none).
+private struct SeenTimes<Key: Hashable> {
     typealias Span = (first: Double?, last: Double?)
-    private var done: [String: Span] = [:]
-    private var current: (worker: String, span: Span)?
+    private var done: [Key: Span] = [:]
+    private var current: (worker: Key, span: Span)?
 
     /// Batches mostly hold one worker's events in a row: hash only when the worker changes.
-    mutating func add(_ worker: String, _ time: Double) {
+    mutating func add(_ worker: Key, _ time: Double) {
         if let current, current.worker == worker {
             self.current = (worker, Self.widen(current.span, time))
             return
@@ -127,7 +176,7 @@ private struct SeenTimes {
     }
 
     /// Every worker's span.
-    var spans: [String: Span] {
+    var spans: [Key: Span] {
         var all = done
         if let current { all[current.worker] = current.span }
         return all

@@ -10,29 +10,34 @@ public typealias StoredImage = (worker: String, step: Int64, width: Int, height:
 extension RunStore {
     // MARK: Resending
 
-    /// The smallest seq, counting from 0, that `worker` has no stored event for: the first
-    /// gap. The aggregator acknowledges everything below it and asks for a resend from it.
+    /// The smallest seq, counting from 0, that `worker`'s `incarnation` has no stored (or
+    /// refused) event for: the first gap. The aggregator acknowledges everything below it and
+    /// asks for a resend from it.
     ///
-    /// Events are never deleted, so the first gap only grows: the store remembers it per worker
-    /// and looks only at the events from there on, which keeps this cheap after every batch.
-    public func nextSequence(worker: String) throws(RunStoreError) -> Int64 {
-        var next = knownPrefix[worker] ?? 0
+    /// Events are never deleted, so the first gap only grows: the store remembers it per
+    /// incarnation and looks only at the events from there on, which keeps this cheap after
+    /// every batch.
+    public func nextSequence(worker: String, incarnation: Int64 = 0) throws(RunStoreError) -> Int64 {
+        let key = SourceIncarnation(worker: worker, incarnation: incarnation)
+        var next = knownPrefix[key] ?? 0
         do {
             let has = statements.hasEvent
             defer { has.reset() }
             has.bind(1, worker)
             has.bind(2, next)
+            has.bind(3, incarnation)
             if try has.step(db) {
                 let gap = statements.firstGapFrom
                 defer { gap.reset() }
                 gap.bind(1, worker)
                 gap.bind(2, next)
+                gap.bind(3, incarnation)
                 if try gap.step(db) { next = gap.int64(0) }
             }
         } catch {
-            throw self.error(error, doing: "finding the next sequence number of \(worker)")
+            throw self.error(error, doing: "finding the next sequence number of \(worker) (incarnation \(incarnation))")
         }
-        knownPrefix[worker] = next
+        knownPrefix[key] = next
         return next
     }
 
@@ -60,8 +65,12 @@ extension RunStore {
 
     /// The series `tag` of `worker`, ordered by step (a NaN was stored as NULL and comes back NaN).
     ///
+    /// By default only the run's current timeline: values an earlier generation stored past the
+    /// step a later one resumed from are left out (`includeSuperseded` keeps them).
     /// One indexed range read straight into three arrays, for series of millions of points.
-    public func scalars(tag: String, worker: String) throws(RunStoreError) -> (steps: [Int64], values: [Double], wallTimes: [Double]) {
+    public func scalars(tag: String, worker: String, includeSuperseded: Bool = false) throws(RunStoreError)
+        -> (steps: [Int64], values: [Double], wallTimes: [Double]) {
+        var current = includeSuperseded ? nil : try timeline()
         let query = statements.scalars
         defer { query.reset() }
         query.bind(1, tag)
@@ -72,6 +81,7 @@ extension RunStore {
         wallTimes.reserveCapacity(1024)
         do {
             while try query.step(db) {
+                if current != nil, !current!.isCurrent(worker: worker, incarnation: query.int64(3), step: query.int64(0)) { continue }
                 steps.append(query.int64(0))
                 values.append(query.isNull(1) ? .nan : query.double(1))
                 wallTimes.append(query.isNull(2) ? .nan : query.double(2))
@@ -89,17 +99,21 @@ extension RunStore {
 
     // MARK: Images, alarms, workers
 
-    /// The images of `tag` (every tag when nil), ordered by step, then worker.
-    public func images(tag: String?) throws(RunStoreError) -> [StoredImage] {
+    /// The images of `tag` (every tag when nil), ordered by step, then worker; by default only
+    /// those of the current timeline (see ``scalars(tag:worker:includeSuperseded:)``).
+    public func images(tag: String?, includeSuperseded: Bool = false) throws(RunStoreError) -> [StoredImage] {
+        var current = includeSuperseded ? nil : try timeline()
         let query = tag == nil ? statements.allImages : statements.imagesOfTag
         if let tag { query.bind(1, tag) }
-        return try rows(query, doing: "reading images\(tag.map { " of \($0)" } ?? "")", read: Self.image)
+        let all = try rows(query, doing: "reading images\(tag.map { " of \($0)" } ?? "")") { row in (Self.image(row), row.int64(5)) }
+        guard current != nil else { return all.map(\.0) }
+        return all.filter { current!.isCurrent(worker: $0.0.worker, incarnation: $0.1, step: $0.0.step) }.map(\.0)
     }
 
-    /// The image of `tag` with the highest step (among equals, the last worker by name and seq), if any.
+    /// The image of `tag` with the highest step (among equals, the last worker by name and
+    /// seq) on the current timeline, if any.
     public func latestImage(tag: String) throws(RunStoreError) -> StoredImage? {
-        statements.latestImage.bind(1, tag)
-        return try rows(statements.latestImage, doing: "reading the latest image of \(tag)", read: Self.image).first
+        try images(tag: tag).last
     }
 
     /// Every alarm, ordered by step, then worker.

@@ -8,13 +8,14 @@ import CSQLite3
 public typealias StoredScalarEvent = (seq: Int64, step: Int64, wallTime: Double, values: [ScalarValue])
 
 extension RunStore {
-    /// The scalar events of `worker` with seq ≥ `sequence`, in seq order.
-    public func scalarEvents(worker: String, from sequence: Int64) throws(RunStoreError) -> [StoredScalarEvent] {
+    /// The scalar events of `worker`'s `incarnation` with seq ≥ `sequence`, in seq order.
+    public func scalarEvents(worker: String, incarnation: Int64 = 0, from sequence: Int64) throws(RunStoreError) -> [StoredScalarEvent] {
         var events: [StoredScalarEvent] = []
         do {
-            let query = try Statement(db: db, sql: "SELECT seq, step, wall_time, tag, value FROM scalars WHERE worker = ? AND seq >= ? ORDER BY seq, position")
+            let query = try Statement(db: db, sql: "SELECT seq, step, wall_time, tag, value FROM scalars WHERE worker = ? AND seq >= ? AND incarnation = ? ORDER BY seq, position")
             query.bind(1, worker)
             query.bind(2, sequence)
+            query.bind(3, incarnation)
             while try query.step(db) {
                 let seq = query.int64(0)
                 let value = ScalarValue(tag: query.string(3), value: query.isNull(4) ? .nan : query.double(4))
@@ -30,14 +31,15 @@ extension RunStore {
         return events
     }
 
-    /// The images of `worker` with seq ≥ `sequence`, in seq order.
-    public func imageEvents(worker: String, from sequence: Int64) throws(RunStoreError)
+    /// The images of `worker`'s `incarnation` with seq ≥ `sequence`, in seq order.
+    public func imageEvents(worker: String, incarnation: Int64 = 0, from sequence: Int64) throws(RunStoreError)
         -> [(seq: Int64, step: Int64, wallTime: Double, tag: String, width: Int, height: Int, png: [UInt8])] {
         var images: [(seq: Int64, step: Int64, wallTime: Double, tag: String, width: Int, height: Int, png: [UInt8])] = []
         do {
-            let query = try Statement(db: db, sql: "SELECT seq, step, wall_time, tag, width, height, png FROM images WHERE worker = ? AND seq >= ? ORDER BY seq")
+            let query = try Statement(db: db, sql: "SELECT seq, step, wall_time, tag, width, height, png FROM images WHERE worker = ? AND seq >= ? AND incarnation = ? ORDER BY seq")
             query.bind(1, worker)
             query.bind(2, sequence)
+            query.bind(3, incarnation)
             while try query.step(db) {
                 images.append((query.int64(0), query.int64(1), query.double(2), query.string(3),
                                Int(query.int64(4)), Int(query.int64(5)), query.blob(6)))

@@ -6,8 +6,8 @@ import CSQLite3
 
 /// The events of one run, kept in an SQLite database in WAL mode.
 ///
-/// Every event is stored under `(worker, seq)`; an event already stored is ignored, so a
-/// worker may resend freely. ``append(_:)`` writes a batch in one transaction: when it returns,
+/// Every event is stored under `(worker, incarnation, seq)`; an event already stored is
+/// ignored, so a worker may resend freely. ``append(_:)`` writes a batch in one transaction: when it returns,
 /// the batch is on disk to the level of ``Durability``; when it throws, nothing of it is.
 ///
 /// A `RunStore` holds one SQLite connection and is used from one thread at a time (it is
@@ -33,8 +33,9 @@ public final class RunStore: @unchecked Sendable {
 
     let db: OpaquePointer
     let statements: Statements
-    /// Per worker, a seq below which every event is known to be stored (the first gap only grows).
-    var knownPrefix: [String: Int64] = [:]
+    /// Per (worker, incarnation), a seq below which every event is known to be stored (the
+    /// first gap only grows).
+    var knownPrefix: [SourceIncarnation: Int64] = [:]
 
     /// Opens the run database at `path`, creating the file and the schema if missing.
     ///
@@ -126,7 +127,21 @@ public final class RunStore: @unchecked Sendable {
             throw RunStoreError(.schema, "\(path): was written by a newer Agon (schema version \(found); this build "
                                 + "reads up to \(Schema.version)); \(RunStoreError.Code.schema.advice)", path: path)
         }
-        // Version 1 is the first schema: there is nothing older to migrate.
+        if found == 1 {
+            guard writable else {
+                throw RunStoreError(.schema, "\(path): holds schema version 1, which this build migrates to \(Schema.version) "
+                                    + "when it opens the file writable; open it once with `agon plot` or an aggregator", path: path)
+            }
+            try execute(db, "BEGIN IMMEDIATE")
+            do {
+                // Another process may have migrated it while this one waited for the lock.
+                if try firstRow(db, Schema.schemaVersion, { Int($0.string(0)) }) == 1 { try execute(db, Schema.migrateFrom1) }
+                try execute(db, "COMMIT")
+            } catch {
+                if sqlite3_get_autocommit(db) == 0 { try? execute(db, "ROLLBACK") }
+                throw error
+            }
+        }
     }
 
     /// Prepares `sql`, reads its first row with `read` (nil when there is none) and finalizes it.
@@ -168,11 +183,11 @@ extension RunStore {
     /// Every statement of the store, prepared once when it opens.
     struct Statements {
         let begin, commit, rollback: Statement
-        let insertEvent, insertScalar, insertImage, insertAlarm: Statement
-        let upsertWorkerIdentity, upsertWorkerSeen, upsertMeta: Statement
+        let insertEvent, insertScalar, insertImage, insertAlarm, insertRefused, insertGeneration: Statement
+        let upsertWorkerIdentity, upsertWorkerSeen, upsertMeta, upsertIncarnation, setIncarnationIdentity: Statement
         let hasEvent, firstGapFrom, storedCount: Statement
         let tags, imageTags, workers, scalars, scalarCount: Statement
-        let imagesOfTag, allImages, latestImage, alarms, meta, workerInfo: Statement
+        let imagesOfTag, allImages, alarms, meta, workerInfo, incarnations, generations: Statement
 
         init(db: OpaquePointer) throws(SQLiteFailure) {
             func prepare(_ sql: String) throws(SQLiteFailure) -> Statement { try Statement(db: db, sql: sql) }
@@ -183,6 +198,10 @@ extension RunStore {
             insertScalar = try prepare(Schema.insertScalar)
             insertImage = try prepare(Schema.insertImage)
             insertAlarm = try prepare(Schema.insertAlarm)
+            insertRefused = try prepare(Schema.insertRefused)
+            insertGeneration = try prepare(Schema.insertGeneration)
+            upsertIncarnation = try prepare(Schema.upsertIncarnation)
+            setIncarnationIdentity = try prepare(Schema.setIncarnationIdentity)
             upsertWorkerIdentity = try prepare(Schema.upsertWorkerIdentity)
             upsertWorkerSeen = try prepare(Schema.upsertWorkerSeen)
             upsertMeta = try prepare(Schema.upsertMeta)
@@ -196,7 +215,8 @@ extension RunStore {
             scalarCount = try prepare(Schema.scalarCount)
             imagesOfTag = try prepare(Schema.imagesOfTag)
             allImages = try prepare(Schema.allImages)
-            latestImage = try prepare(Schema.latestImage)
+            incarnations = try prepare(Schema.incarnations)
+            generations = try prepare(Schema.generations)
             alarms = try prepare(Schema.alarms)
             meta = try prepare(Schema.meta)
             workerInfo = try prepare(Schema.workerInfo)

@@ -30,6 +30,8 @@ public struct TrainingError: Error, CustomStringConvertible {
         case countMismatch
         /// A step's loss was NaN or infinite: training stopped, the last checkpoint kept.
         case diverged
+        /// A run folder holds a run whose model differs from the one asked for.
+        case settingsMismatch
 
         /// The code's name, as written in Swift.
         public var description: String {
@@ -44,6 +46,7 @@ public struct TrainingError: Error, CustomStringConvertible {
             case .wrongRank: "wrongRank"
             case .countMismatch: "countMismatch"
             case .diverged: "diverged"
+            case .settingsMismatch: "settingsMismatch"
             }
         }
     }

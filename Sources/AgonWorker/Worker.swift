@@ -10,10 +10,11 @@ import Foundation
 public final class Worker {
     public let configuration: WorkerConfiguration
     private let log: (String) -> Void
-    private let observer: ((StepMetrics) -> Void)?
+    private let observer: ((StepMetrics, WorkerPlace) -> Void)?
 
-    /// A worker; `observer` sees each step's metrics.
-    public init(configuration: WorkerConfiguration, log: @escaping (String) -> Void, observer: ((StepMetrics) -> Void)? = nil) {
+    /// A worker; `observer` sees each step's metrics, with the worker's rank and the run's
+    /// generation when it trained the step.
+    public init(configuration: WorkerConfiguration, log: @escaping (String) -> Void, observer: ((StepMetrics, WorkerPlace) -> Void)? = nil) {
         self.configuration = configuration
         self.log = log
         self.observer = observer
@@ -64,7 +65,7 @@ public final class Worker {
                     steps += 1
                     stepSeconds += metrics.seconds
                     remote.commitWaiting()
-                    observer?(metrics)
+                    observer?(metrics, WorkerPlace(rank: a.rank, generation: connection.welcome?.generation ?? 0))
                 } catch ExchangeInterruption.resync {
                     remote.discardWaiting()
                     trainer.discardPrepared()   // it ran with parameters that were replaced
@@ -79,7 +80,7 @@ public final class Worker {
                         metrics.step = a.step + 1   // as `Trainer.trainStep` numbers a finished step
                         metrics.seconds = (ContinuousClock.now - started).seconds
                         metrics.samples = training.batch
-                        observer?(metrics)
+                        observer?(metrics, WorkerPlace(rank: a.rank, generation: connection.welcome?.generation ?? 0))
                     }
                     throw ExchangeInterruption.complete(step: step)
                 }
@@ -93,4 +94,11 @@ public final class Worker {
             return nil
         }
     }
+}
+
+/// Where a worker stood when it trained a step: its rank, and the run generation (the
+/// coordinator's start) it trained in.
+public struct WorkerPlace: Sendable, Equatable {
+    public var rank: Int
+    public var generation: Int64
 }

@@ -72,7 +72,7 @@ struct CoordinatorCommand: ParsableCommand {
             }
         }
         let runDir = self.runDir
-        let events = try aggregator.map { try MetricsReporter(endpoint: $0, source: "coordinator") }
+        let events = try aggregator.map { try MetricsReporter(endpoint: $0, spoolDirectory: runDir + "/spool") }
         defer { events?.finish(timeout: signals.flag.isStopped ? 2 : 30) }
         // Declared after `events`, so its last measurement is sent before they drain.
         let monitor = QualityMonitor(options: quality, dataDirectory: options.data, seed: options.seed, events: events, log: logLine)
@@ -101,6 +101,8 @@ struct CoordinatorCommand: ParsableCommand {
         }
         let dataset = try options.loadTrainingSet(workers: workers)
         let coordinator = try Coordinator(configuration: configuration, datasetCount: dataset.count, log: logLine)
+        events?.begin(source: "coordinator", generation: coordinator.generation)
+        events?.recordGeneration(coordinator.generation, resumedFrom: coordinator.resumedFrom, settings: coordinator.generationSettings)
         guard try coordinator.run(stop: signals.flag) else {
             logLine("coordinator: stopped after step \(coordinator.step)")
             throw ExitCode(130)

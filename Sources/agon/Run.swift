@@ -25,6 +25,9 @@ struct Run: ParsableCommand {
     @Flag(help: "Send gradients and parameters through the sockets, not the shared-memory lane.")
     var noSharedMemory = false
 
+    @Flag(help: "Start the run afresh: the run folder's old files are moved to RUN.restarted-DATE, out of the new run.")
+    var restart = false
+
     func validate() throws {
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1, got \(workers)") }
     }
@@ -32,6 +35,15 @@ struct Run: ParsableCommand {
     func run() throws {
         let signals = StopSignals()
         let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        if restart {
+            try moveAside(runDir)
+        } else if let record = try RunRecord.load(runDirectory: runDir) {
+            let refused = record.differences(from: options.configuration, workers: workers).refused
+            if !refused.isEmpty {
+                logLine("agon run: \(runDir) holds a run of other networks (\(refused.joined(separator: ", "))); use --restart to start it afresh, or another --run-dir")
+                throw ExitCode(64)
+            }
+        }
         try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
         let endpointFile = runDir + "/coordinator.json", aggregatorFile = runDir + "/aggregator.json"
         try? FileManager.default.removeItem(atPath: endpointFile)
@@ -57,7 +69,7 @@ struct Run: ParsableCommand {
         for i in 0..<workers {
             let worker = Child(role: "worker \(i)", executable: executable,
                                arguments: ["worker", "--coordinator", endpoint, "--aggregator", events, "--data", options.data,
-                                           "--exit-with-parent"] + (noSharedMemory ? ["--no-shared-memory"] : []))
+                                           "--spool-dir", runDir + "/spool", "--exit-with-parent"] + (noSharedMemory ? ["--no-shared-memory"] : []))
             try worker.start()
             children.append(worker)
         }
@@ -97,6 +109,18 @@ struct Run: ParsableCommand {
             throw ValidationError("agon run: the coordinator exited with status \(coordinator.status); see its lines above")
         }
         logLine("agon run: done; checkpoints in \(runDir)/checkpoints, plots in \(runDir)/plots, events in \(runDir)/run.db")
+    }
+
+    /// Moves an existing run folder to `DIR.restarted-YYYYMMDD-HHMMSS`, so the new run starts empty.
+    private func moveAside(_ directory: String) throws {
+        guard FileManager.default.fileExists(atPath: directory) else { return }
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        let trimmed = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        let aside = trimmed + ".restarted-" + formatter.string(from: Date())
+        try FileManager.default.moveItem(atPath: trimmed, toPath: aside)
+        logLine("agon run: --restart: the earlier run's files are now in \(aside)")
     }
 
     private func waitForEndpoint(_ path: String, of child: Child, stop: StopFlag) throws -> String {

@@ -26,6 +26,12 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "The aggregator's endpoint, tcp://HOST:PORT: each step's metrics go there.")
     var aggregator: String?
 
+    @Option(help: "This worker's name in the run's events (default: worker-RANK, from its first rank).")
+    var name: String?
+
+    @Option(help: "Where events the aggregator has not acknowledged are kept across a stop, for the next start of this worker (default: in memory only).")
+    var spoolDir: String?
+
     @Option(help: "Seconds to wait for the coordinator's welcome before giving up.")
     var joinTimeout: Double = 30
 
@@ -52,8 +58,15 @@ struct WorkerCommand: ParsableCommand {
             let secret = try Curve.readKeyFile(at: curveKey)
             configuration.curve = (try Curve.readKeyFile(at: coordinatorKey), try Curve.publicKey(forSecretKey: secret), secret)
         }
-        let events = try aggregator.map { try MetricsReporter(endpoint: $0, source: "worker-" + String(UUID().uuidString.prefix(8)).lowercased()) }
-        let worker = Worker(configuration: configuration, log: logLine, observer: events.map { reporter in { reporter.record($0) } })
+        let events = try aggregator.map { try MetricsReporter(endpoint: $0, spoolDirectory: spoolDir) }
+        let name = self.name
+        let worker = Worker(configuration: configuration, log: logLine, observer: events.map { reporter in
+            { metrics, place in
+                // Named by its first rank: a restarted worker that takes the same rank continues its series.
+                reporter.begin(source: reporter.name ?? name ?? "worker-\(place.rank)", generation: place.generation, rank: Int32(place.rank))
+                reporter.record(metrics)
+            }
+        })
         let finished = try worker.run(stop: signals.flag)
         events?.finish(timeout: finished == nil ? 2 : 30)   // stopped: do not linger for the aggregator
         guard finished != nil else { throw ExitCode(130) }

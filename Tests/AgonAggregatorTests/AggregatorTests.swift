@@ -82,9 +82,9 @@ import Testing
         let socket = try WireSocket(context, kind: .dealer)
         defer { socket.close() }
         try socket.connect(serving.aggregator.endpoint)
-        try socket.send(frames: [[1, 9, 0xFF, 0xFF, 0xFF, 0x7F]])        // events with a lying length
+        try socket.send(frames: [[2, 9, 0xFF, 0xFF, 0xFF, 0x7F]])        // events with a lying length
         try socket.send(frames: [[7, 7, 7]])                              // another protocol version
-        try socket.send(frames: [[1, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]])   // an ack, not for it
+        try socket.send(frames: [[2, 10] + [UInt8](repeating: 0, count: 36)])   // an ack, not for it
         let ack = try Self.exchange(socket, EventBatch(run: "r", source: "v", events: Self.scalars(0...2)))
         #expect(ack.nextSequence == 3)
     }
@@ -101,7 +101,7 @@ import Testing
         #expect(source.pending == 0)
         let store = try RunStore(path: serving.directory + "/run.db", readOnly: true)
         #expect(try store.scalarCount() == 10_000)
-        #expect(try store.nextSequence(worker: "s") == 5_000)
+        #expect(try store.nextSequence(worker: "s", incarnation: source.incarnation) == 5_000)
     }
 
     @Test("a write that fails keeps the batch, sends no acknowledgement, and stores it once the store works again")

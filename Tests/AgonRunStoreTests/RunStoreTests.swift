@@ -85,7 +85,7 @@ import Testing
         try store.setMeta("run", "fashion-1")
         try store.setMeta("run", "fashion-2")
         #expect(try store.meta("run") == "fashion-2")
-        #expect(try store.meta("schema_version") == "1")
+        #expect(try store.meta("schema_version") == "2")
     }
 
     @Test func duplicatesAreIgnored() throws {

@@ -87,7 +87,7 @@ let everyKind: [WireMessage] = [
     @Test func goldenJoin() throws {
         let message = WireMessage.join(.init(workerID: "w1", host: "h", pid: 258))
         let expected: [UInt8] = [
-            0x01, 0x01,                    // version 1, kind 1 (join)
+            0x02, 0x01,                    // version 2, kind 1 (join)
             0x02, 0x00, 0x00, 0x00, 0x77, 0x31,  // workerID: length 2, "w1"
             0x01, 0x00, 0x00, 0x00, 0x68,  // host: length 1, "h"
             0x02, 0x01, 0x00, 0x00,        // pid 258
@@ -98,7 +98,7 @@ let everyKind: [WireMessage] = [
 
     @Test func goldenHeartbeat() throws {
         let message = WireMessage.heartbeat(.init(step: 0x0102_0304_0506_0708))
-        let expected: [UInt8] = [0x01, 0x06, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01]
+        let expected: [UInt8] = [0x02, 0x06, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01]
         #expect(message.encoded() == [expected])
         #expect(try WireMessage.decode([expected]) == message)
     }
@@ -106,7 +106,7 @@ let everyKind: [WireMessage] = [
     @Test func goldenGradients() throws {
         let message = WireMessage.gradients(.init(step: 7, phase: 3, rank: 1, generatorLoss: 0.5, discriminatorLoss: 1.5, values: [1.0, -2.0]))
         let header: [UInt8] = [
-            0x01, 0x04,                                      // version 1, kind 4 (gradients)
+            0x02, 0x04,                                      // version 2, kind 4 (gradients)
             0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // step 7
             0x03,                                            // phase: generator | discriminator
             0x01, 0x00, 0x00, 0x00,                          // rank 1
@@ -122,7 +122,7 @@ let everyKind: [WireMessage] = [
         let message = WireMessage.sharedParameters(.init(step: 2, phase: 1, rank: 1, world: 2, epoch: 0, epochStart: 0, values: []),
                                                    sequence: 0x0102)
         let header: [UInt8] = [
-            0x01, 0x0E,                                      // version 1, kind 14 (sharedParameters)
+            0x02, 0x0E,                                      // version 2, kind 14 (sharedParameters)
             0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // step 2
             0x01,                                            // phase: generator
             0x01, 0x00, 0x00, 0x00,                          // rank 1
@@ -138,7 +138,7 @@ let everyKind: [WireMessage] = [
 
     @Test func goldenSharedMemoryOffer() throws {
         let message = WireMessage.sharedMemoryOffer(.init(path: "/p", token: Array(repeating: 0xAB, count: 16), count: 3))
-        let header: [UInt8] = [0x01, 0x0B, 0x02, 0x00, 0x00, 0x00, 0x2F, 0x70, 0x10, 0x00, 0x00, 0x00]
+        let header: [UInt8] = [0x02, 0x0B, 0x02, 0x00, 0x00, 0x00, 0x2F, 0x70, 0x10, 0x00, 0x00, 0x00]
             + Array(repeating: 0xAB, count: 16) + [0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]
         #expect(message.encoded() == [header])
         #expect(try WireMessage.decode([header]) == message)
@@ -151,7 +151,7 @@ let everyKind: [WireMessage] = [
     @Test func goldenParametersAndWelcome() throws {
         let parameters = WireMessage.parameters(.init(step: -1, phase: 2, rank: 0, world: 2, epoch: 1, epochStart: 16, values: [0.5]))
         let parametersHeader: [UInt8] = [
-            0x01, 0x05,                                      // version 1, kind 5 (parameters)
+            0x02, 0x05,                                      // version 2, kind 5 (parameters)
             0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,  // step -1
             0x02,                                            // phase: discriminator
             0x00, 0x00, 0x00, 0x00,                          // rank 0
@@ -160,10 +160,11 @@ let everyKind: [WireMessage] = [
             0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // epochStart 16
         ]
         #expect(parameters.encoded() == [parametersHeader, [0x00, 0x00, 0x00, 0x3F]])
-        let welcome = WireMessage.welcome(.init(rank: 1, world: 2, step: 256, configuration: "{}"))
+        let welcome = WireMessage.welcome(.init(rank: 1, world: 2, step: 256, configuration: "{}", generation: 3))
         let welcomeHeader: [UInt8] = [
-            0x01, 0x02, 0x01, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
+            0x02, 0x02, 0x01, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
             0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x7B, 0x7D,
+            0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // generation 3
         ]
         #expect(welcome.encoded() == [welcomeHeader])
     }

@@ -173,16 +173,17 @@ extension Distributed {
             ([EventBytes.header(source: "liar", count: 2) + EventBytes.scalars(seq: 0, step: 1, [("g_loss", 1)])
               + EventBytes.scalars(seq: 1, step: 2, [("g_loss", 2)]) + [1, 2, 3]], "dropped a message from 0x00"),
             // A source name that runs past the end.
-            ([[1, 9, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0] + Array("liar".utf8)], "dropped a message from 0x00"),
+            ([[2, 9, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0] + Array("liar".utf8)], "dropped a message from 0x00"),
             // Just version and kind.
-            ([[1, 9]], "dropped a message from 0x00"),
+            ([[2, 9]], "dropped a message from 0x00"),
             // A good batch with a float payload frame no events message has.
             ([EventBytes.header(source: "liar", count: 0), [0, 0, 0, 0]], "dropped a message from 0x00"),
             // An acknowledgement, which only an aggregator sends.
-            ([[1, 10] + EventBytes.string("liar") + EventBytes.le(Int64(1)) + EventBytes.le(Int64(1))], "dropped an unexpected"),
+            ([[2, 10] + EventBytes.string("liar") + EventBytes.le(Int64(1)) + EventBytes.le(Int64(1)) + EventBytes.le(Int64(1))
+              + EventBytes.le(Int32(0)) + EventBytes.string("")], "dropped an unexpected"),
             // Protocol version 9, and an unknown kind.
             ([[9, 9, 0, 0, 0, 0]], "protocol version 9"),
-            ([[1, 99]], "unknown message kind 99"),
+            ([[2, 99]], "unknown message kind 99"),
         ]
 
         @Test("random bytes and malformed events messages on the aggregator's port are logged and dropped; the run's events are all stored")
@@ -219,7 +220,7 @@ extension Distributed {
             try peer.zmtpHandshake()
             peer.send(Self.malformed.flatMap { LoopbackSocket.zmtpMessage($0.frames) })
             // 20 frames: over the limit of 16, consumed and dropped whole by the socket.
-            peer.send(LoopbackSocket.zmtpMessage([[UInt8]](repeating: [1, 9], count: 20)))
+            peer.send(LoopbackSocket.zmtpMessage([[UInt8]](repeating: [2, 9], count: 20)))
             // The last is read last: when it is logged, every message before it has been handled.
             try aggregator.waitForLog("unknown message kind 99", timeout: 20)
             try aggregator.waitForLog("the limit is 16", timeout: 20)
@@ -251,9 +252,11 @@ extension Distributed {
             Self.expectPlots(in: run)
         }
 
-        /// The acknowledgement of a batch of `source` that ends before `through`, as a peer reads it.
+        /// The acknowledgement of a batch of `source` (incarnation 1, as `EventBytes.header`
+        /// numbers it) that ends before `through`, as a peer reads it.
         static func ack(_ source: String, next: Int64, through: Int64) -> [UInt8] {
-            [1, 10] + EventBytes.string(source) + EventBytes.le(next) + EventBytes.le(through)
+            [2, 10] + EventBytes.string(source) + EventBytes.le(Int64(1)) + EventBytes.le(next) + EventBytes.le(through)
+                + EventBytes.le(Int32(0)) + EventBytes.string("")
         }
 
         @Test("a well-formed batch of a source named ../../escaped leaves nothing outside the run folder")
@@ -313,20 +316,29 @@ extension Distributed {
                     "\(result.stdout)")
             let sentAt = Date()
 
+            // A second process with the same source name is a new incarnation: it continues the
+            // series (steps 201-400), and nothing of either is dropped.
+            let second = try Tool.run(python, [script, endpoint, "--steps", "200", "--first-step", "201", "--source", "numpy-loop",
+                                               "--seed", "8", "--run-db", db], timeout: 120)
+            #expect(second.status == 0, "the second check_python_client.py exited \(second.status): \(second.stdout)\(second.stderr)")
+            #expect(try RunDatabase.integer(db, "SELECT count(DISTINCT incarnation) FROM events WHERE worker = 'numpy-loop'") == 2)
+            #expect(try RunDatabase.rows(db, "SELECT count(*), min(step), max(step) FROM scalars WHERE worker = 'numpy-loop' AND tag = 'g_loss'")
+                    == [["400", "1", "400"]])
+
             // What was sent, read back with another reader: every value bit for bit (quote()
             // prints a REAL with 21 significant digits, which parse back to the same double).
             let sent = try String(contentsOfFile: dir + "/sent.tsv", encoding: .utf8).split(separator: "\n").map { line in
                 line.split(separator: "\t").map(String.init)
             }
             #expect(sent.count == 600)
-            let stored = try RunDatabase.rows(db, "SELECT step, tag, quote(value) FROM scalars WHERE worker = 'numpy-loop' ORDER BY step, tag")
+            let stored = try RunDatabase.rows(db, "SELECT step, tag, quote(value) FROM scalars WHERE worker = 'numpy-loop' AND step <= 200 ORDER BY step, tag")
             #expect(stored.count == 600, "\(stored.count) values stored")
             for (s, d) in zip(sent, stored) where s[0] != d[0] || s[1] != d[1] || Double(s[2])?.bitPattern != Double(d[2])?.bitPattern {
                 Issue.record("sent step \(s[0]) \(s[1]) = \(s[2]), stored step \(d[0]) \(d[1]) = \(d[2])")
             }
-            #expect(try RunDatabase.integer(db, "SELECT count(*) FROM scalars") == 600, "values from another source")
+            #expect(try RunDatabase.integer(db, "SELECT count(*) FROM scalars") == 1200, "values from another source")
             #expect(try RunDatabase.rows(db, "SELECT tag, count(*), count(DISTINCT step), min(step), max(step) FROM scalars GROUP BY tag ORDER BY tag")
-                    == ["acc_real", "d_loss", "g_loss"].map { [$0, "200", "200", "1", "200"] })
+                    == ["acc_real", "d_loss", "g_loss"].map { [$0, "400", "400", "1", "400"] })
 
             aggregator.send(SIGTERM)
             #expect(try aggregator.waitForExit(timeout: 30) == 0, "\(RunningAgon.tail(aggregator.stderr))")

@@ -2,14 +2,17 @@
 
 The event protocol of docs/PROTOCOL.md ("Events"), on pyzmq: every event gets a sequence
 number, stays in a spool until the aggregator acknowledges it, and is sent again after a gap
-or a silence, so that a restarted aggregator loses nothing.
+or a silence, so that a restarted aggregator loses nothing. Each client is a new incarnation
+of its source (its start time in microseconds), numbered from 0: a second process with the
+same `source=` continues the same series and never collides with the first.
 
     from agon_client import AgonClient
     client = AgonClient("tcp://127.0.0.1:5556", source="tf-seed")
     for step in range(steps):
         ...
         client.log_scalars(step, {"g_loss": g_loss, "d_loss": d_loss})
-    client.close()            # waits until everything is stored
+    if not client.close():    # waits until everything is stored
+        print(client.unacknowledged, "events were not stored")
 
 With Keras: `model.fit(..., callbacks=[client.keras_callback()])` sends the logs of every
 batch. With PyTorch: call `client.log_scalars(step, {...})` in the loop.
@@ -17,12 +20,13 @@ batch. With PyTorch: call `client.log_scalars(step, {...})` in the loop.
 import os
 import socket
 import struct
+import sys
 import time
 import uuid
 
 import zmq
 
-VERSION = 1
+VERSION = 2
 KIND_EVENTS = 9
 KIND_ACK = 10
 RESEND_AFTER_S = 2.0
@@ -40,6 +44,10 @@ class AgonClient:
     def __init__(self, endpoint, source=None, run="", spool_limit=200_000):
         self.source = source or "python-" + uuid.uuid4().hex[:8]
         self.run = run
+        # A new incarnation per process: its start in microseconds since 1970.
+        self.incarnation = time.time_ns() // 1000
+        self.refused = 0
+        self.unacknowledged = 0
         self.spool_limit = spool_limit
         self._context = zmq.Context.instance()
         self._socket = self._context.socket(zmq.DEALER)
@@ -84,15 +92,23 @@ class AgonClient:
         return AgonCallback()
 
     def close(self, timeout=30.0):
-        """Sends what is left and waits until the aggregator has stored it; True if it has."""
+        """Sends what is left and waits until the aggregator has stored it.
+
+        Returns True if every event was stored; otherwise False, with the count of events
+        not acknowledged in `unacknowledged` (and of those refused, never to be stored, in
+        `refused`), and a line on standard error saying so.
+        """
         deadline = time.monotonic() + timeout
         self._send()
         while self._spool and time.monotonic() < deadline:
             self._pump(100)
             self._send()
-        done = not self._spool
+        self.unacknowledged = len(self._spool)
         self._socket.close()
-        return done
+        if self.unacknowledged or self.refused:
+            print(f"agon_client {self.source}: {self.unacknowledged} event(s) not acknowledged, {self.refused} refused by the aggregator",
+                  file=sys.stderr)
+        return self.unacknowledged == 0 and self.refused == 0
 
     # The protocol.
 
@@ -119,7 +135,7 @@ class AgonClient:
                 size += len(self._spool[index][1])
                 index += 1
             header = struct.pack("<BB", VERSION, KIND_EVENTS) + _string(self.run) + _string(self.source)
-            header += struct.pack("<i", len(batch)) + b"".join(batch)
+            header += struct.pack("<qqi", self.incarnation, 0, len(batch)) + b"".join(batch)
             self._socket.send(header)
             self._sent_through = self._spool[index - 1][0] + 1
         self._last_send = time.monotonic()
@@ -131,7 +147,16 @@ class AgonClient:
             if len(frame) < 2 or frame[0] != VERSION or frame[1] != KIND_ACK:
                 continue
             (length,) = struct.unpack_from("<I", frame, 2)
-            next_sequence, received_through = struct.unpack_from("<qq", frame, 6 + length)
+            if frame[6:6 + length].decode("utf-8", "replace") != self.source:
+                continue
+            incarnation, next_sequence, received_through, refused = struct.unpack_from("<qqqi", frame, 6 + length)
+            if incarnation != self.incarnation:
+                continue
+            if refused > 0:
+                (reason_length,) = struct.unpack_from("<I", frame, 6 + length + 28)
+                reason = frame[6 + length + 32:6 + length + 32 + reason_length].decode("utf-8", "replace")
+                print(f"agon_client {self.source}: the aggregator refused {refused} event(s): {reason}", file=sys.stderr)
+                self.refused += refused
             self._last_ack = time.monotonic()
             next_sequence = min(next_sequence, self._next_seq)
             if next_sequence > self._acknowledged:

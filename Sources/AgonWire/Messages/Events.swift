@@ -14,6 +14,11 @@ public struct WireEvent: Equatable, Sendable {
         case worker(host: String, pid: Int32, rank: Int32)
         /// A named alarm about the training (discriminator overpowering, divergence, …).
         case alarm(name: String, message: String)
+        /// The coordinator started generation `number` of the run, resuming after step
+        /// `resumedFrom` (0: from the start); `settings` is a JSON object (the run's settings,
+        /// Agon's version, the host). What earlier generations stored past `resumedFrom` is
+        /// superseded.
+        case generation(number: Int64, resumedFrom: Int64, settings: String)
 
         var code: UInt8 {
             switch self {
@@ -21,6 +26,7 @@ public struct WireEvent: Equatable, Sendable {
             case .image: 2
             case .worker: 3
             case .alarm: 4
+            case .generation: 5
             }
         }
     }
@@ -54,28 +60,41 @@ public struct WireScalar: Equatable, Sendable {
 
 /// Source → aggregator, kind 9: events of one source, in sequence order.
 ///
-/// Header: version, kind 9, `run` (string), `source` (string), `count` (Int32), then per event
-/// `seq` (Int64), `step` (Int64), `wallTime` (Float64), payload code (UInt8) and its fields:
+/// Header: version, kind 9, `run` (string), `source` (string), `incarnation` (Int64),
+/// `generation` (Int64), `count` (Int32), then per event `seq` (Int64), `step` (Int64),
+/// `wallTime` (Float64), payload code (UInt8) and its fields:
 /// 1 scalars: count (Int32), then per value `tag` (string), `value` (Float64);
 /// 2 image: `tag` (string), `width` (Int32), `height` (Int32), `png` (bytes);
 /// 3 worker: `host` (string), `pid` (Int32), `rank` (Int32);
-/// 4 alarm: `name` (string), `message` (string).
+/// 4 alarm: `name` (string), `message` (string);
+/// 5 generation: `number` (Int64), `resumedFrom` (Int64), `settings` (string, JSON).
 public struct EventBatch: Equatable, Sendable {
     /// The run the events belong to.
     public var run: String
-    /// The source: `worker-0`, `coordinator`, or any trainer's own name.
+    /// The source: `worker-0`, `coordinator`, or any trainer's own name; stable across restarts.
     public var source: String
+    /// Which process of `source` numbered these events: a new one per start, never reused
+    /// (Agon's sources take their start time in microseconds since 1970). Sequence numbers
+    /// count from 0 in each incarnation, so a restarted source never collides with its past.
+    public var incarnation: Int64
+    /// The run generation (the coordinator's start) the events were made in, from 1; 0 for a
+    /// source outside a coordinator's run, whose events are never superseded.
+    public var generation: Int64
     public var events: [WireEvent]
 
-    public init(run: String, source: String, events: [WireEvent]) {
+    public init(run: String, source: String, incarnation: Int64 = 0, generation: Int64 = 0, events: [WireEvent]) {
         self.run = run
         self.source = source
+        self.incarnation = incarnation
+        self.generation = generation
         self.events = events
     }
 
     func encode(into writer: inout WireWriter) {
         writer.write(run)
         writer.write(source)
+        writer.write(incarnation)
+        writer.write(generation)
         writer.write(Int32(events.count))
         for event in events {
             writer.write(event.seq)
@@ -101,6 +120,10 @@ public struct EventBatch: Equatable, Sendable {
             case .alarm(let name, let message):
                 writer.write(name)
                 writer.write(message)
+            case .generation(let number, let resumedFrom, let settings):
+                writer.write(number)
+                writer.write(resumedFrom)
+                writer.write(settings)
             }
         }
     }
@@ -108,6 +131,11 @@ public struct EventBatch: Equatable, Sendable {
     init(reading reader: inout WireReader) throws(WireError) {
         run = try reader.readString("run")
         source = try reader.readString("source")
+        incarnation = try reader.readInt64("incarnation")
+        generation = try reader.readInt64("generation")
+        guard incarnation >= 0, generation >= 0 else {
+            throw WireError(.malformed, "events header: incarnation \(incarnation) and generation \(generation) must not be negative")
+        }
         let count = try reader.readInt32("count")
         // Each event takes at least 25 bytes: a count beyond what remains is a lie.
         guard count >= 0, Int(count) * 25 <= reader.remaining else {
@@ -137,6 +165,9 @@ public struct EventBatch: Equatable, Sendable {
                 payload = .worker(host: try reader.readString("host"), pid: try reader.readInt32("pid"), rank: try reader.readInt32("rank"))
             case 4:
                 payload = .alarm(name: try reader.readString("name"), message: try reader.readString("message"))
+            case 5:
+                payload = .generation(number: try reader.readInt64("number"), resumedFrom: try reader.readInt64("resumedFrom"),
+                                      settings: try reader.readString("settings"))
             case let code:
                 throw WireError(.malformed, "events header: unknown payload code \(code)")
             }
@@ -147,34 +178,50 @@ public struct EventBatch: Equatable, Sendable {
     }
 }
 
-/// Aggregator → source, kind 10, the answer to each batch: every event of `source` below
-/// `nextSequence` is stored, and the batch just stored ended at `receivedThrough` (exclusive).
+/// Aggregator → source, kind 10, the answer to each batch: every event of `source`'s
+/// `incarnation` below `nextSequence` is stored (or refused), and the batch just handled ended
+/// at `receivedThrough` (exclusive).
 ///
-/// Header: version, kind 10, `source` (string), `nextSequence` (Int64), `receivedThrough`
-/// (Int64). A source drops what is below `nextSequence` from its spool; when `nextSequence` is
-/// below `receivedThrough`, events before the batch were lost (a gap, or an aggregator that
-/// restarted) and the source sends again from `nextSequence`.
+/// Header: version, kind 10, `source` (string), `incarnation` (Int64), `nextSequence` (Int64),
+/// `receivedThrough` (Int64), `refused` (Int32), `reason` (string). A source drops what is
+/// below `nextSequence` from its spool; when `nextSequence` is below `receivedThrough`, events
+/// before the batch were lost (a gap, or an aggregator that restarted) and the source sends
+/// again from `nextSequence`. `refused` counts the events of this batch the aggregator will
+/// never store (a field out of its range), and `reason` says why the first was refused: they
+/// count as answered, so the source neither keeps nor resends them.
 public struct EventAck: Equatable, Sendable {
     public var source: String
+    public var incarnation: Int64
     public var nextSequence: Int64
     public var receivedThrough: Int64
+    public var refused: Int32
+    public var reason: String
 
-    public init(source: String, nextSequence: Int64, receivedThrough: Int64) {
+    public init(source: String, incarnation: Int64 = 0, nextSequence: Int64, receivedThrough: Int64, refused: Int32 = 0, reason: String = "") {
         self.source = source
+        self.incarnation = incarnation
         self.nextSequence = nextSequence
         self.receivedThrough = receivedThrough
+        self.refused = refused
+        self.reason = reason
     }
 
     func encode(into writer: inout WireWriter) {
         writer.write(source)
+        writer.write(incarnation)
         writer.write(nextSequence)
         writer.write(receivedThrough)
+        writer.write(refused)
+        writer.write(reason)
     }
 
     init(reading reader: inout WireReader) throws(WireError) {
         source = try reader.readString("source")
+        incarnation = try reader.readInt64("incarnation")
         nextSequence = try reader.readInt64("nextSequence")
         receivedThrough = try reader.readInt64("receivedThrough")
+        refused = try reader.readInt32("refused")
+        reason = try reader.readString("reason")
         try reader.finish()
     }
 }

@@ -45,13 +45,17 @@ public struct Welcome: Equatable, Sendable {
     public var step: Int64
     /// The run's settings as JSON (model, batch size, seed, ...).
     public var configuration: String
+    /// The run's generation: 1 for the coordinator's first start on its run folder, one more
+    /// at each restart. A worker tags its events with it (a new event incarnation per generation).
+    public var generation: Int64
 
     /// An admission as `rank` of `world`, starting at `step`, with the run's `configuration`.
-    public init(rank: Int32, world: Int32, step: Int64, configuration: String) {
+    public init(rank: Int32, world: Int32, step: Int64, configuration: String, generation: Int64 = 1) {
         self.rank = rank
         self.world = world
         self.step = step
         self.configuration = configuration
+        self.generation = generation
     }
 
     func encode(into writer: inout WireWriter) {
@@ -59,6 +63,7 @@ public struct Welcome: Equatable, Sendable {
         writer.write(world)
         writer.write(step)
         writer.write(configuration)
+        writer.write(generation)
     }
 
     init(reading reader: inout WireReader) throws(WireError) {
@@ -66,6 +71,7 @@ public struct Welcome: Equatable, Sendable {
         world = try reader.readInt32("world")
         step = try reader.readInt64("step")
         configuration = try reader.readString("configuration")
+        generation = try reader.readInt64("generation")
     }
 }
 
