@@ -23,10 +23,16 @@ import Testing
             func set() { lock.lock(); value = true; lock.unlock() }
         }
 
-        init() throws {
-            directory = FileManager.default.temporaryDirectory.appendingPathComponent("agon-aggregator-\(UUID().uuidString)").path
-            var configuration = AggregatorConfiguration(bind: "tcp://127.0.0.1:*", runDirectory: directory)
+        convenience init() throws {
+            var configuration = AggregatorConfiguration(
+                bind: "tcp://127.0.0.1:*",
+                runDirectory: FileManager.default.temporaryDirectory.appendingPathComponent("agon-aggregator-\(UUID().uuidString)").path)
             configuration.renderInterval = 3600
+            try self.init(configuration: configuration)
+        }
+
+        init(configuration: AggregatorConfiguration) throws {
+            directory = configuration.runDirectory
             aggregator = try Aggregator(configuration: configuration, log: { _ in })
             let aggregator = self.aggregator, flag = self.flag
             thread = Thread { try? aggregator.run { flag.isSet } }
