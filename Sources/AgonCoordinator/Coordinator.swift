@@ -399,7 +399,7 @@ public final class Coordinator {
         exchange = Exchange(phaseIndex: exchange.phaseIndex + 1)
         var payload = phase
         if exchange.phaseIndex == phases.count {
-            completeStep(contributors: contributors.count, losses: losses)
+            completeStep(contributors: contributors, losses: losses)
             exchange.phaseIndex = 0
             payload = GANNetwork.phase(networks)
         }
@@ -411,7 +411,8 @@ public final class Coordinator {
         }
     }
 
-    private func completeStep(contributors: Int, losses: [(Float, Float)]) {
+    private func completeStep(contributors ranks: [Int], losses: [(Float, Float)]) {
+        let contributors = ranks.count
         step += 1
         let now = clock.now
         let seconds = max((now - progress.lastStep).seconds, 1e-9)
@@ -420,7 +421,7 @@ public final class Coordinator {
         progress.samplesPerSecond = progress.samplesPerSecond == 0 ? rate : 0.9 * progress.samplesPerSecond + 0.1 * rate
         if let onProgress = configuration.onProgress {
             let n = Float(max(losses.count, 1))
-            onProgress(CoordinatorProgress(step: step, totalSteps: totalSteps, workers: contributors,
+            onProgress(CoordinatorProgress(step: step, totalSteps: totalSteps, workers: contributors, ranks: ranks,
                                            generatorLoss: losses.map(\.0).reduce(0, +) / n,
                                            discriminatorLoss: losses.map(\.1).reduce(0, +) / n,
                                            samplesPerSecond: progress.samplesPerSecond))
@@ -459,6 +460,7 @@ public final class Coordinator {
     }
 
     private func checkpoint() {
+        defer { configuration.onCheckpoint?(step) }
         do {
             let path = try Checkpoint.save(model: model, update: update, step: step,
                                            metadata: ["epoch": String(epoch), "epoch_start": String(epochStart),

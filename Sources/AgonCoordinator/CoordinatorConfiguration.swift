@@ -28,6 +28,9 @@ public struct CoordinatorConfiguration: Sendable {
     public var sharedMemory = true
     /// Called after every step.
     public var onProgress: (@Sendable (CoordinatorProgress) -> Void)?
+    /// Called after each checkpoint is written (or failed to be), with its step: what was
+    /// recorded up to it should be made durable now, since a resume starts from there.
+    public var onCheckpoint: (@Sendable (Int) -> Void)?
     /// Called every `training.sampleEvery` steps and after the last with G's images for the
     /// run's fixed noise, (count, 28, 28, 1) in [−1, 1].
     public var onSamples: (@Sendable (Int, Tensor) -> Void)?
@@ -50,6 +53,8 @@ public struct CoordinatorProgress: Sendable {
     public var totalSteps: Int
     /// Workers whose gradients the step averaged.
     public var workers: Int
+    /// Their ranks (those of the step's last exchange, in an alternating update).
+    public var ranks: [Int]
     /// Mean G and D loss over those workers.
     public var generatorLoss: Float
     public var discriminatorLoss: Float

@@ -11,12 +11,16 @@ public final class Worker {
     public let configuration: WorkerConfiguration
     private let log: (String) -> Void
     private let observer: ((StepMetrics, WorkerPlace) -> Void)?
+    /// Called once the worker has its first rank (even in a run that is already complete).
+    private let onJoined: ((WorkerPlace) -> Void)?
 
     /// A worker; `observer` sees each step's metrics, with the worker's rank and the run's
     /// generation when it trained the step.
-    public init(configuration: WorkerConfiguration, log: @escaping (String) -> Void, observer: ((StepMetrics, WorkerPlace) -> Void)? = nil) {
+    public init(configuration: WorkerConfiguration, log: @escaping (String) -> Void,
+                onJoined: ((WorkerPlace) -> Void)? = nil, observer: ((StepMetrics, WorkerPlace) -> Void)? = nil) {
         self.configuration = configuration
         self.log = log
+        self.onJoined = onJoined
         self.observer = observer
     }
 
@@ -45,6 +49,7 @@ public final class Worker {
                 : welcome.world == 0 ? "; waiting for the other workers" : "; waiting for a place in the next epoch"
             log("worker: joined \(configuration.coordinator)" + place)
             try remote.awaitParameters()
+            onJoined?(WorkerPlace(rank: remote.assignment!.rank, generation: connection.welcome?.generation ?? 0))
             var steps = 0, stepSeconds = 0.0
             defer {
                 if steps > 0 {

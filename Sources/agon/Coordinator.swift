@@ -62,15 +62,6 @@ struct CoordinatorCommand: ParsableCommand {
         var configuration = CoordinatorConfiguration(bind: bind, runDirectory: runDir, workers: workers, training: options.configuration)
         configuration.stepDeadline = stepDeadline
         configuration.sharedMemory = !noSharedMemory
-        if progressJSON {
-            configuration.onProgress = { p in
-                // JSON has no NaN or infinity: a diverged loss is written as null.
-                func number(_ x: Float) -> String { x.isFinite ? String(format: "%.6g", x) : "null" }
-                let line = String(format: #"{"step":%d,"total":%d,"workers":%d,"g_loss":%@,"d_loss":%@,"samples_per_s":%.1f}"#,
-                                  p.step, p.totalSteps, p.workers, number(p.generatorLoss), number(p.discriminatorLoss), p.samplesPerSecond)
-                FileHandle.standardOutput.write(Data((line + "\n").utf8))
-            }
-        }
         let runDir = self.runDir
         let events = try aggregator.map { try MetricsReporter(endpoint: $0, spoolDirectory: runDir + "/spool") }
         defer { events?.finish(timeout: signals.flag.isStopped ? 2 : 30) }
@@ -83,6 +74,19 @@ struct CoordinatorCommand: ParsableCommand {
             for grid in written { events?.record(step: grid.step, tag: "samples", width: grid.width, height: grid.height, png: grid.png) }
         }
         defer { send(grids.finish()) }
+        let progressJSON = self.progressJSON
+        configuration.onProgress = { p in
+            // Which ranks each step averaged: a run that lost a worker says which steps it missed.
+            let mask = p.ranks.filter { $0 < 52 }.reduce(0.0) { $0 + Double(UInt64(1) << UInt64($1)) }
+            events?.record(step: p.step, scalars: [("contributors", Double(p.workers)), ("ranks", mask)])
+            guard progressJSON else { return }
+            // JSON has no NaN or infinity: a diverged loss is written as null.
+            func number(_ x: Float) -> String { x.isFinite ? String(format: "%.6g", x) : "null" }
+            let line = String(format: #"{"step":%d,"total":%d,"workers":%d,"g_loss":%@,"d_loss":%@,"samples_per_s":%.1f}"#,
+                              p.step, p.totalSteps, p.workers, number(p.generatorLoss), number(p.discriminatorLoss), p.samplesPerSecond)
+            FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        }
+        configuration.onCheckpoint = { _ in events?.flush() }
         configuration.onSamples = { step, images in grids.write(images, step: step) }
         configuration.onStepCompleted = { step, total, model in
             monitor?.stepCompleted(step: step, totalSteps: total, model: model)

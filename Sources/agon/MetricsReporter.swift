@@ -74,6 +74,12 @@ final class MetricsReporter: @unchecked Sendable {
         }
     }
 
+    /// Sends what is recorded now (and so writes it to the spool file), as at a checkpoint.
+    func flush() {
+        guard let source else { return }
+        do { try source.send() } catch { report(error) }
+    }
+
     private func report(_ error: any Error) {
         if !failed { logLine("\(source?.source ?? "events"): cannot send events to the aggregator: \(error)") }
         failed = true

@@ -95,6 +95,12 @@ struct Run: ParsableCommand {
         }
         coordinator.waitForOutput()
         progress.finish()
+        if coordinator.wasKilled {
+            // Killed, it wrote nothing more: stop the others now (they keep what they could not
+            // deliver in the spool folder), and the same command again resumes the run.
+            Child.stopAll(children)
+            throw ValidationError("agon run: the coordinator was killed (status \(coordinator.status)); run the same command again to resume from its last checkpoint")
+        }
         // Workers finish sending their last events (a diverged step's too), then the aggregator
         // draws the final plots and raises its last alarms.
         let deadline = Date().addingTimeInterval(35)
@@ -177,6 +183,8 @@ final class Child: @unchecked Sendable {
 
     var isRunning: Bool { process.isRunning }
     var status: Int32 { process.isRunning ? 0 : process.terminationStatus }
+    /// Whether the child ended on a signal it did not handle (kill -9, a crash).
+    var wasKilled: Bool { !process.isRunning && process.terminationReason == .uncaughtSignal }
 
     /// Waits until the child's standard output is read to the end.
     func waitForOutput() { reader.wait() }

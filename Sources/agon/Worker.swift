@@ -60,13 +60,17 @@ struct WorkerCommand: ParsableCommand {
         }
         let events = try aggregator.map { try MetricsReporter(endpoint: $0, spoolDirectory: spoolDir) }
         let name = self.name
-        let worker = Worker(configuration: configuration, log: logLine, observer: events.map { reporter in
-            { metrics, place in
-                // Named by its first rank: a restarted worker that takes the same rank continues its series.
-                reporter.begin(source: reporter.name ?? name ?? "worker-\(place.rank)", generation: place.generation, rank: Int32(place.rank))
-                reporter.record(metrics)
-            }
-        })
+        // Named by its first rank: a restarted worker that takes the same rank continues its
+        // series (and sends what its previous start left in the spool folder first).
+        @Sendable func begin(_ reporter: MetricsReporter, _ place: WorkerPlace) {
+            reporter.begin(source: reporter.name ?? name ?? "worker-\(place.rank)", generation: place.generation, rank: Int32(place.rank))
+        }
+        let worker = Worker(configuration: configuration, log: logLine,
+                            onJoined: events.map { reporter in { begin(reporter, $0) } },
+                            observer: events.map { reporter in { metrics, place in
+                                begin(reporter, place)
+                                reporter.record(metrics)
+                            } })
         let finished = try worker.run(stop: signals.flag)
         events?.finish(timeout: finished == nil ? 2 : 30)   // stopped: do not linger for the aggregator
         guard finished != nil else { throw ExitCode(130) }
