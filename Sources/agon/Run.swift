@@ -13,7 +13,7 @@ struct Run: ParsableCommand {
 
     @OptionGroup var quality: QualityOptions
 
-    @Option(help: "Worker processes.")
+    @Option(parsing: .unconditional, help: "Worker processes.")
     var workers: Int = 2
 
     @Option(help: "The run folder.")
@@ -32,7 +32,8 @@ struct Run: ParsableCommand {
     func run() throws {
         let signals = StopSignals()
         let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-        try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
+        _ = try options.loadTrainingSet(workers: workers)   // --batch, --classes: before any child starts
+        try RunFolder.prepare(runDir, subfolders: ["checkpoints", "samples"])
         let endpointFile = runDir + "/coordinator.json", aggregatorFile = runDir + "/aggregator.json"
         try? FileManager.default.removeItem(atPath: endpointFile)
         try? FileManager.default.removeItem(atPath: aggregatorFile)
@@ -77,7 +78,7 @@ struct Run: ParsableCommand {
             if workerChildren.allSatisfy({ !$0.isRunning }) && !progress.isComplete && workerChildren.contains(where: { $0.status != 0 }) {
                 progress.finish()
                 let failed = workerChildren.first { $0.status != 0 }
-                throw ValidationError("agon run: every worker has exited\(failed.map { "; \($0.role) exited with status \($0.status)" } ?? "") before the run completed")
+                throw RuntimeError("every worker has exited\(failed.map { "; \($0.role) exited with status \($0.status)" } ?? "") before the run completed")
             }
             Thread.sleep(forTimeInterval: 0.1)
         }
@@ -94,7 +95,7 @@ struct Run: ParsableCommand {
         if coordinator.status == 0 { Latent.drawAfterRun(runDirectory: runDir, data: options.data) }
         Child.stopAll([aggregator])
         guard coordinator.status == 0 else {
-            throw ValidationError("agon run: the coordinator exited with status \(coordinator.status); see its lines above")
+            throw RuntimeError("the coordinator exited with status \(coordinator.status); see its lines above")
         }
         logLine("agon run: done; checkpoints in \(runDir)/checkpoints, plots in \(runDir)/plots, events in \(runDir)/run.db")
     }
@@ -108,11 +109,11 @@ struct Run: ParsableCommand {
                 return endpoint
             }
             guard child.isRunning else {
-                throw ValidationError("agon run: the \(child.role) exited with status \(child.status) before listening; see its lines above")
+                throw RuntimeError("the \(child.role) exited with status \(child.status) before listening; see its lines above")
             }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        throw ValidationError("agon run: the \(child.role) did not start listening within 60 s")
+        throw RuntimeError("the \(child.role) did not start listening within 60 s")
     }
 }
 
