@@ -35,21 +35,21 @@ public final class Aggregator: @unchecked Sendable {
     var lastAlarmWriteError: String?
     private let clock = ContinuousClock()
 
-    /// Opens (or creates) `RUN/run.db` and binds the socket.
+    /// Binds the socket, then opens (or creates) `RUN/run.db`: a port in use leaves no new run.db.
     public init(configuration: AggregatorConfiguration, log: @escaping @Sendable (String) -> Void) throws {
         self.configuration = configuration
         self.log = log
-        try FileManager.default.createDirectory(atPath: configuration.runDirectory, withIntermediateDirectories: true)
-        let store = try RunStore(path: configuration.runDirectory + "/run.db")
-        self.store = store
-        let (monitor, missed) = try HealthMonitor.rebuilt(from: store)
-        health = monitor
         context = try WireContext()
         var options = WireSocket.Options()
         options.routerMandatory = true
         options.sendTimeoutMilliseconds = 100
         socket = try WireSocket(context, kind: .router, options: options)
         endpoint = try socket.bind(configuration.bind)
+        try FileManager.default.createDirectory(atPath: configuration.runDirectory, withIntermediateDirectories: true)
+        let store = try RunStore(path: configuration.runDirectory + "/run.db")
+        self.store = store
+        let (monitor, missed) = try HealthMonitor.rebuilt(from: store)
+        health = monitor
         let info = try JSONSerialization.data(withJSONObject: ["endpoint": endpoint, "pid": Int(getpid())], options: [.sortedKeys])
         try Data(info).write(to: URL(fileURLWithPath: configuration.runDirectory + "/aggregator.json"), options: .atomic)
         log("aggregator: listening on \(endpoint); \(try store.scalarCount()) scalar values already in \(configuration.runDirectory)/run.db")

@@ -16,18 +16,20 @@ struct AggregatorCommand: ParsableCommand {
     @Option(help: "The run folder (run.db, plots/, samples/, tensorboard/).")
     var runDir: String = "runs/run"
 
-    @Option(help: "Seconds between renderings of the plots.")
+    @Option(parsing: .unconditional, help: "Seconds between renderings of the plots.")
     var renderInterval: Double = 5
 
     @Flag(help: "Stop when the parent process exits (set by `agon run`).")
     var exitWithParent = false
 
     func validate() throws {
-        guard renderInterval > 0 else { throw ValidationError("--render-interval must be positive") }
+        guard renderInterval > 0 else { throw ValidationError("--render-interval must be positive, got \(renderInterval)") }
+        try EndpointOption.validate(bind, option: "--bind", binding: true)
     }
 
     func run() throws {
         let signals = StopSignals(watchingParent: exitWithParent)
+        try RunFolder.prepare(runDir)
         var configuration = AggregatorConfiguration(bind: bind, runDirectory: runDir)
         configuration.renderInterval = renderInterval
         let aggregator = try Aggregator(configuration: configuration, log: logLine)

@@ -2,12 +2,36 @@
 // and handing it to the library targets.
 import ArgumentParser
 import CAgonKernels
+import Foundation
 
 @main
 struct Agon: ParsableCommand {
+    /// Parses and runs a subcommand. ArgumentParser reports its own errors (usage, exit 64;
+    /// `ExitCode`; help); any other error is a failure at run time: one `Error:` line, no usage, exit 1.
     static func main() {
         keepLargeBuffersMapped()
-        main(nil)
+        var command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            try command.run()
+        } catch let error as ValidationError {
+            // A usage error found at run time (data too small for --batch): with the subcommand's
+            // usage, where ArgumentParser would show the root's.
+            let usage = usageString(for: type(of: command))
+            FileHandle.standardError.write(Data("Error: \(error.message)\n\(usage.hasPrefix("Usage:") ? "" : "Usage: ")\(usage)\n".utf8))
+            Foundation.exit(ExitCode.validationFailure.rawValue)
+        } catch let error as ExitCode {
+            exit(withError: error)
+        } catch let error as CleanExit {
+            exit(withError: error)
+        } catch {
+            FileHandle.standardError.write(Data("Error: \(oneLineDescription(of: error))\n".utf8))
+            Foundation.exit(1)
+        }
     }
 
     /// Gradient and parameter messages are megabytes each and arrive every step. glibc serves

@@ -69,7 +69,7 @@ struct BenchTrain: ParsableCommand {
         try child.run()
         child.waitUntilExit()
         guard child.terminationStatus == 0 else {
-            throw ValidationError("bench of \(kind.rawValue) at batch \(size) failed with status \(child.terminationStatus)")
+            throw RuntimeError("bench of \(kind.rawValue) at batch \(size) failed with status \(child.terminationStatus)")
         }
     }
 

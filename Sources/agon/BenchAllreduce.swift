@@ -98,7 +98,7 @@ struct BenchAllreduce: ParsableCommand {
             var shared = [SharedSegment?](repeating: nil, count: workers)
             while received < workers {
                 guard let frames = try socket.receive(timeoutMilliseconds: 30_000) else {
-                    throw ValidationError("bench allreduce: a worker stopped answering")
+                    throw RuntimeError("bench allreduce: a worker stopped answering")
                 }
                 switch try WireMessage.decode(Array(frames.dropFirst())) {
                 case .gradients(let g):
@@ -144,7 +144,7 @@ struct BenchAllreduce: ParsableCommand {
         let line = String(decoding: report.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         for child in children { child.waitUntilExit() }
         guard let median = Double(line.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            throw ValidationError("bench allreduce: worker 0 reported no timing")
+            throw RuntimeError("bench allreduce: worker 0 reported no timing")
         }
         return median
     }
@@ -167,7 +167,7 @@ struct BenchAllreduce: ParsableCommand {
             try socket.send(.sharedMemoryOffer(SharedMemoryOffer(path: segment.path, token: segment.token, count: Int64(floats))))
             guard let frames = try socket.receive(timeoutMilliseconds: 30_000),
                   case .sharedMemoryAnswer(let answer) = try WireMessage.decode(frames), answer.accepted else {
-                throw ValidationError("bench allreduce worker \(rank): the averager did not accept shared memory")
+                throw RuntimeError("bench allreduce worker \(rank): the averager did not accept shared memory")
             }
             lane = (segment, try SharedSegment.open(path: answer.path, token: answer.token, count: floats))
         }
@@ -184,7 +184,7 @@ struct BenchAllreduce: ParsableCommand {
                 try socket.send(.gradients(gradients))
             }
             guard let frames = try socket.receive(timeoutMilliseconds: 30_000) else {
-                throw ValidationError("bench allreduce worker \(rank): no answer from \(endpoint)")
+                throw RuntimeError("bench allreduce worker \(rank): no answer from \(endpoint)")
             }
             switch try WireMessage.decode(frames) {
             case .parameters(let p) where p.values.count == floats:
@@ -193,16 +193,16 @@ struct BenchAllreduce: ParsableCommand {
                 let whole = mean.withUnsafeMutableBufferPointer { out in
                     lane!.mean.read(atSequence: sequence) { out.baseAddress!.update(from: $0, count: floats) }
                 }
-                guard whole else { throw ValidationError("bench allreduce worker \(rank): the mean was overwritten while read") }
+                guard whole else { throw RuntimeError("bench allreduce worker \(rank): the mean was overwritten while read") }
             default:
-                throw ValidationError("bench allreduce worker \(rank): a wrong reply from \(endpoint)")
+                throw RuntimeError("bench allreduce worker \(rank): a wrong reply from \(endpoint)")
             }
             if round >= 5 { times.append((clock.now - start).seconds) }
         }
         if let workers {   // value 0 of rank r is r % 7: the mean is their sum scaled, as averaged
             let expected = Float((0..<workers).map { $0 % 7 }.reduce(0, +)) * (1 / Float(workers))
             guard mean[0] == expected else {
-                throw ValidationError("bench allreduce worker \(rank): the mean's first value is \(mean[0]), not \(expected)")
+                throw RuntimeError("bench allreduce worker \(rank): the mean's first value is \(mean[0]), not \(expected)")
             }
         }
         times.sort()

@@ -54,11 +54,11 @@ struct BenchIngest: ParsableCommand {
         stop.stop()
         while !serving.isFinished { Thread.sleep(forTimeInterval: 0.01) }
         guard children.allSatisfy({ $0.terminationStatus == 0 }) else {
-            throw ValidationError("bench ingest: a source process failed")
+            throw RuntimeError("bench ingest: a source process failed")
         }
         let stored = try RunStore(path: dir + "/run.db", readOnly: true).scalarCount()
         let expected = workers * events * 11
-        guard stored == expected else { throw ValidationError("bench ingest: \(stored) scalars stored, \(expected) sent") }
+        guard stored == expected else { throw RuntimeError("bench ingest: \(stored) scalars stored, \(expected) sent") }
         let rate = Double(stored) / seconds
         if json {
             print(String(format: #"{"workers":%d,"scalars":%d,"seconds":%.3f,"scalars_per_s":%.0f}"#, workers, stored, seconds, rate))
@@ -77,7 +77,7 @@ struct BenchIngest: ParsableCommand {
         for step in 0..<self.events {
             try events.record(step: Int64(step), .scalars(tags.enumerated().map { WireScalar(tag: $0.element, value: Double(step + $0.offset)) }))
         }
-        guard try events.drain(timeout: 120) else { throw ValidationError("bench ingest: \(name) was not fully acknowledged") }
+        guard try events.drain(timeout: 120) else { throw RuntimeError("bench ingest: \(name) was not fully acknowledged") }
     }
 }
 

@@ -13,16 +13,11 @@ struct ClassifierCommand: ParsableCommand {
         subcommands: [ClassifierTrain.self, ClassifierEvaluate.self])
 }
 
-/// A failure the command line reports as one line: bad input found after parsing.
-private struct ClassifierCommandError: Error, CustomStringConvertible {
-    let description: String
-}
-
 /// The data set split as the classifier needs it, or one clear line saying why not.
 private func loadSplit(_ split: ImageDataset.Split, from directory: String) throws -> ImageDataset {
     let dataset = try ImageDataset.load(directory: directory, split: split)
     guard dataset.height == 28, dataset.width == 28, dataset.classes <= Classifier.classes, dataset.count > 0 else {
-        throw ClassifierCommandError(description: """
+        throw RuntimeError("""
             \(directory): the \(split.rawValue) split holds \(dataset.count) images of \(dataset.height)×\(dataset.width) \
             in \(dataset.classes) classes; the classifier needs 28×28 images in at most \(Classifier.classes) classes
             """)
@@ -75,7 +70,7 @@ struct ClassifierTrain: ParsableCommand {
         let train = try loadSplit(.train, from: data)
         let test = try loadSplit(.test, from: data)
         guard train.count >= batch else {
-            throw ClassifierCommandError(description: "\(data): \(train.count) training images are fewer than one --batch of \(batch)")
+            throw RuntimeError("\(data): \(train.count) training images are fewer than one --batch of \(batch)")
         }
         let classifier = Classifier(engine: Engine(threads: 1), seed: seed)
         let stepsPerEpoch = Classifier.stepsPerEpoch(examples: train.count, batch: batch)

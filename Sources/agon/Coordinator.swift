@@ -22,7 +22,7 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "The run folder (checkpoints, coordinator.json).")
     var runDir: String = "runs/run"
 
-    @Option(help: "Workers to wait for before the first step.")
+    @Option(parsing: .unconditional, help: "Workers to wait for before the first step.")
     var workers: Int = 1
 
     @Option(help: "Seconds to wait for the other workers after the first gradient of a step arrives.")
@@ -52,9 +52,8 @@ struct CoordinatorCommand: ParsableCommand {
         guard (curveSecret == nil) == (authorizedKeys == nil) else {
             throw ValidationError("--curve-secret and --authorized-keys go together")
         }
-        guard bind.hasPrefix("tcp://") || bind.hasPrefix("ipc://") || bind.hasPrefix("inproc://") else {
-            throw ValidationError("--bind must be a ZeroMQ endpoint such as tcp://0.0.0.0:5555, got \(bind)")
-        }
+        try EndpointOption.validate(bind, option: "--bind", binding: true)
+        if let aggregator { try EndpointOption.validate(aggregator, option: "--aggregator", binding: false) }
     }
 
     func run() throws {
@@ -97,13 +96,14 @@ struct CoordinatorCommand: ParsableCommand {
             let keys = try AuthorizedKeys.load(directory: authorizedKeys)
             for problem in keys.problems { logLine("coordinator: \(problem)") }
             guard !keys.keys.isEmpty else {
-                throw ValidationError("\(authorizedKeys): no public key files; no worker could join")
+                throw RuntimeError("\(authorizedKeys): no public key files; no worker could join")
             }
             configuration.authorizedKeys = Array(keys.keys)
         } else if !WireSocket.isLoopback(bind) {
             logLine("coordinator: warning: \(bind) is reachable from other machines and CURVE is off: any peer can join and read the parameters; use --curve-secret and --authorized-keys")
         }
         let dataset = try options.loadTrainingSet(workers: workers)
+        try RunFolder.prepare(runDir, subfolders: ["checkpoints", "samples"])
         let coordinator = try Coordinator(configuration: configuration, datasetCount: dataset.count, log: logLine)
         events?.begin(source: "coordinator", generation: coordinator.generation)
         events?.recordGeneration(coordinator.generation, resumedFrom: coordinator.resumedFrom, settings: coordinator.generationSettings)

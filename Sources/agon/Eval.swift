@@ -19,11 +19,11 @@ struct Eval: ParsableCommand {
     @Option(help: "A checkpoint written by agon train or agon run (checkpoints/step-N.safetensors).")
     var checkpoint: String
 
-    @Option(help: "Generated and real samples compared (at most the test split's 10,000).")
+    @Option(parsing: .unconditional, help: "Generated and real samples compared (at most the test split's 10,000).")
     var samples: Int = 10_000
 
-    @Option(help: "The feature extractor (agon classifier train).")
-    var classifier: String = defaultClassifierPath
+    @Option(help: "The feature extractor (default: models/fashion-mnist-classifier.safetensors under $AGON_HOME, above the agon executable, or here).")
+    var classifier: String?
 
     @Option(help: "Folder of IDX files (the t10k split is used).")
     var data: String = ImageDataset.defaultDirectory
@@ -45,6 +45,7 @@ struct Eval: ParsableCommand {
         let started = Date()
         let engine = Engine(threads: 1)
         let model = try Self.loadGenerator(checkpoint, engine: engine)
+        let classifier = try ClassifierLocation.resolve(self.classifier)
         let extractor = try Classifier.load(path: classifier, engine: engine)
         let test = try ImageDataset.load(directory: data, split: .test)
         let reference = QualityReference(test: test, count: samples, classifier: extractor)
@@ -69,14 +70,14 @@ struct Eval: ParsableCommand {
     static func loadGenerator(_ path: String, engine: Engine) throws -> GANModel {
         let file = try SafeTensors.read(path: path)
         guard let kind = GANModel.Kind(rawValue: file.metadata["model"] ?? "") else {
-            throw ValidationError("\(path): not an agon checkpoint (no model in its metadata)")
+            throw RuntimeError("\(path): not an agon checkpoint (no model in its metadata)")
         }
         // The DCGAN's width from its first kernel, [latent, 49·w₁].
         let divisor = kind == .dcgan ? max(1, 256 / max(1, (file["g/0_dense/kernel"]?.shape.last ?? 12_544) / 49)) : 1
         let model = GANModel(kind, engine: engine, seed: 0, widthDivisor: divisor, dropout: 0)
         for (name, parameter) in model.generator.namedParameters {
             guard let tensor = file[name], tensor.shape == parameter.shape else {
-                throw ValidationError("\(path): \(name) is missing or has another shape than a \(kind.rawValue) generator's \(parameter.shape)")
+                throw RuntimeError("\(path): \(name) is missing or has another shape than a \(kind.rawValue) generator's \(parameter.shape)")
             }
             parameter.value.copy(from: tensor)
         }

@@ -28,14 +28,14 @@ struct Latent: ParsableCommand {
     @Flag(help: "Draw every checkpoint in RUN/checkpoints that has no views yet.")
     var all = false
 
-    @Option(help: "Generated and real samples embedded (at most the test split's 10,000).")
+    @Option(parsing: .unconditional, help: "Generated and real samples embedded (at most the test split's 10,000).")
     var samples: Int = 1000
 
-    @Option(help: "Training images searched for each generated sample's nearest neighbours.")
+    @Option(parsing: .unconditional, help: "Training images searched for each generated sample's nearest neighbours.")
     var references: Int = 10_000
 
-    @Option(help: "The feature extractor (agon classifier train).")
-    var classifier: String = defaultClassifierPath
+    @Option(help: "The feature extractor (default: models/fashion-mnist-classifier.safetensors under $AGON_HOME, above the agon executable, or here).")
+    var classifier: String?
 
     @Option(help: "Folder of IDX files (test images are embedded, training images are the neighbours).")
     var data: String = ImageDataset.defaultDirectory
@@ -71,14 +71,14 @@ struct Latent: ParsableCommand {
         let directory = runDirectory + "/checkpoints"
         if let checkpoint {
             guard FileManager.default.fileExists(atPath: checkpoint) else {
-                throw LatentError("\(checkpoint): no such checkpoint file")
+                throw RuntimeError("\(checkpoint): no such checkpoint file")
             }
             return ([checkpoint], checkpoint)
         }
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
             .filter { $0.hasPrefix("step-") && $0.hasSuffix(".safetensors") }.sorted()
         guard let newest = Checkpoint.latest(in: directory) ?? files.last.map({ directory + "/" + $0 }) else {
-            throw LatentError("\(runDirectory): no checkpoints in \(directory); train first (agon run --run-dir \(runDirectory), or agon train --run-dir \(runDirectory))")
+            throw RuntimeError("\(runDirectory): no checkpoints in \(directory); train first (agon run --run-dir \(runDirectory), or agon train --run-dir \(runDirectory))")
         }
         guard all else { return ([newest], newest) }
         let missing = files.map { directory + "/" + $0 }.filter { !LatentViews.hasViews(checkpoint: $0, runDirectory: runDirectory) }
@@ -104,10 +104,4 @@ struct Latent: ParsableCommand {
             logLine("agon run: no latent views (\(error)); draw them later with agon latent \(runDirectory)")
         }
     }
-}
-
-/// Why `agon latent` could not draw: one line for the user.
-struct LatentError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

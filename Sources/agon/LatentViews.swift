@@ -18,8 +18,9 @@ final class LatentViews {
         var samples = 1000
         /// Training images searched for nearest neighbours.
         var references = 10_000
-        /// The classifier file whose penultimate features are embedded.
-        var classifier = defaultClassifierPath
+        /// The classifier file whose penultimate features are embedded; nil for the one found
+        /// where `ClassifierLocation` looks.
+        var classifier: String?
         /// The IDX folder.
         var data = ImageDataset.defaultDirectory
         /// Seed of the latent vectors, the interpolation end points and t-SNE.
@@ -52,7 +53,7 @@ final class LatentViews {
     /// - Throws: the classifier's or the data set's error when a file is missing or invalid.
     init(configuration: Configuration) throws {
         self.configuration = configuration
-        extractor = try Classifier.load(path: configuration.classifier, engine: engine)
+        extractor = try Classifier.load(path: ClassifierLocation.resolve(configuration.classifier), engine: engine)
         let test = try ImageDataset.load(directory: configuration.data, split: .test)
         train = try ImageDataset.load(directory: configuration.data, split: .train)
         let real = QualityReference(test: test, count: configuration.samples, classifier: extractor)
@@ -82,7 +83,7 @@ final class LatentViews {
             return step
         }
         guard let step = Int(try SafeTensors.read(path: checkpoint).metadata[Checkpoint.stepKey] ?? "") else {
-            throw LatentError("\(checkpoint): no step in its name or metadata; is it an agon checkpoint?")
+            throw RuntimeError("\(checkpoint): no step in its name or metadata; is it an agon checkpoint?")
         }
         return step
     }

@@ -48,8 +48,9 @@ final class QualityMonitor: @unchecked Sendable {
     init?(options: QualityOptions, dataDirectory: String, seed: UInt64, events: MetricsReporter?,
           log: @escaping @Sendable (String) -> Void) {
         guard options.qualityEvery > 0 else { return nil }
-        guard FileManager.default.fileExists(atPath: options.classifier) else {
-            log("coordinator: quality measurements are off: no classifier at \(options.classifier) (train one with `agon classifier train`, or pass --classifier)")
+        let location = options.classifier.map { ClassifierLocation(candidates: [$0]) } ?? ClassifierLocation.current()
+        guard let path = location.found else {
+            log("coordinator: quality measurements are off: \(location.absence)")
             return nil
         }
         every = options.qualityEvery
@@ -57,7 +58,7 @@ final class QualityMonitor: @unchecked Sendable {
         self.seed = seed
         self.events = events
         self.log = log
-        let path = options.classifier, count = options.qualitySamples
+        let count = options.qualitySamples
         let thread = Thread { [self] in measureUntilFinished(classifier: path, dataDirectory: dataDirectory, count: count) }
         thread.name = "agon quality"
         thread.start()

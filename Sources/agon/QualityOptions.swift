@@ -4,14 +4,14 @@ import ArgumentParser
 
 /// How often, on how many samples and with which classifier the coordinator measures quality.
 struct QualityOptions: ParsableArguments {
-    @Option(help: "Measure sample quality (FID, KID, precision/recall, …) every N steps and after the last; 0 turns it off.")
+    @Option(parsing: .unconditional, help: "Measure sample quality (FID, KID, precision/recall, …) every N steps and after the last; 0 turns it off.")
     var qualityEvery: Int = 1000
 
-    @Option(help: "Generated and real test images each quality measurement compares (10 to 10,000).")
+    @Option(parsing: .unconditional, help: "Generated and real test images each quality measurement compares (10 to 10,000).")
     var qualitySamples: Int = 1000
 
-    @Option(help: "The feature extractor of quality measurements (agon classifier train); if it is missing, quality is off.")
-    var classifier: String = defaultClassifierPath
+    @Option(help: "The feature extractor of quality measurements (default: models/fashion-mnist-classifier.safetensors under $AGON_HOME, above the agon executable, or here); if it is missing, quality is off.")
+    var classifier: String?
 
     func validate() throws {
         guard qualityEvery >= 0 else { throw ValidationError("--quality-every must be 0 (off) or a step count, got \(qualityEvery)") }
@@ -22,6 +22,6 @@ struct QualityOptions: ParsableArguments {
 
     /// The same options as command-line arguments, to hand to a child process.
     var arguments: [String] {
-        ["--quality-every", String(qualityEvery), "--quality-samples", String(qualitySamples), "--classifier", classifier]
+        ["--quality-every", String(qualityEvery), "--quality-samples", String(qualitySamples)] + (classifier.map { ["--classifier", $0] } ?? [])
     }
 }

@@ -13,7 +13,7 @@ struct Run: ParsableCommand {
 
     @OptionGroup var quality: QualityOptions
 
-    @Option(help: "Worker processes.")
+    @Option(parsing: .unconditional, help: "Worker processes.")
     var workers: Int = 2
 
     @Option(help: "The run folder.")
@@ -35,6 +35,7 @@ struct Run: ParsableCommand {
     func run() throws {
         let signals = StopSignals()
         let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        _ = try options.loadTrainingSet(workers: workers)   // --batch, --classes: before any child starts
         if restart {
             try moveAside(runDir)
         } else if let record = try RunRecord.load(runDirectory: runDir) {
@@ -44,7 +45,7 @@ struct Run: ParsableCommand {
                 throw ExitCode(64)
             }
         }
-        try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
+        try RunFolder.prepare(runDir, subfolders: ["checkpoints", "samples"])
         let endpointFile = runDir + "/coordinator.json", aggregatorFile = runDir + "/aggregator.json"
         try? FileManager.default.removeItem(atPath: endpointFile)
         try? FileManager.default.removeItem(atPath: aggregatorFile)
@@ -89,7 +90,7 @@ struct Run: ParsableCommand {
             if workerChildren.allSatisfy({ !$0.isRunning }) && !progress.isComplete && workerChildren.contains(where: { $0.status != 0 }) {
                 progress.finish()
                 let failed = workerChildren.first { $0.status != 0 }
-                throw ValidationError("agon run: every worker has exited\(failed.map { "; \($0.role) exited with status \($0.status)" } ?? "") before the run completed")
+                throw RuntimeError("every worker has exited\(failed.map { "; \($0.role) exited with status \($0.status)" } ?? "") before the run completed")
             }
             Thread.sleep(forTimeInterval: 0.1)
         }
@@ -99,7 +100,7 @@ struct Run: ParsableCommand {
             // Killed, it wrote nothing more: stop the others now (they keep what they could not
             // deliver in the spool folder), and the same command again resumes the run.
             Child.stopAll(children)
-            throw ValidationError("agon run: the coordinator was killed (status \(coordinator.status)); run the same command again to resume from its last checkpoint")
+            throw RuntimeError("the coordinator was killed (status \(coordinator.status)); run the same command again to resume from its last checkpoint")
         }
         // Workers finish sending their last events (a diverged step's too), then the aggregator
         // draws the final plots and raises its last alarms.
@@ -112,7 +113,7 @@ struct Run: ParsableCommand {
         if coordinator.status == 0 { Latent.drawAfterRun(runDirectory: runDir, data: options.data) }
         Child.stopAll([aggregator])
         guard coordinator.status == 0 else {
-            throw ValidationError("agon run: the coordinator exited with status \(coordinator.status); see its lines above")
+            throw RuntimeError("the coordinator exited with status \(coordinator.status); see its lines above")
         }
         logLine("agon run: done; checkpoints in \(runDir)/checkpoints, plots in \(runDir)/plots, events in \(runDir)/run.db")
     }
@@ -138,11 +139,11 @@ struct Run: ParsableCommand {
                 return endpoint
             }
             guard child.isRunning else {
-                throw ValidationError("agon run: the \(child.role) exited with status \(child.status) before listening; see its lines above")
+                throw RuntimeError("the \(child.role) exited with status \(child.status) before listening; see its lines above")
             }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        throw ValidationError("agon run: the \(child.role) did not start listening within 60 s")
+        throw RuntimeError("the \(child.role) did not start listening within 60 s")
     }
 }
 

@@ -1,26 +1,44 @@
-// Where a single-process run's output goes: metrics CSV, sample grid PNGs, checkpoint lines,
-// and progress on the terminal (a bar when stderr is a terminal, plain lines otherwise).
+// Where a single-process run's output goes: run.db (the same store the aggregator fills, so
+// every run folder has one shape), metrics CSV, sample grid PNGs, checkpoint lines, and progress
+// on the terminal (a bar when stderr is a terminal, plain lines otherwise).
+import AgonNN
 import AgonPlot
+import AgonRunStore
 import AgonTensor
 import AgonTraining
 import Foundation
 
 /// Writes what `Trainer` reports into a run folder and shows progress.
+///
+/// Its events in `RUN/run.db` are those a worker of `agon run` sends: a `.worker` event, one
+/// scalar event per step and the sample grids as images tagged `samples`, from the source
+/// `worker-0`, numbered after the highest seq a previous `agon train` in the folder stored.
 final class RunRecorder: TrainingObserver {
+    /// The source name of `agon train`'s events.
+    static let source = "worker-0"
+    /// Events are committed in batches of this many, and at every sample grid, checkpoint and end.
+    private static let eventsPerCommit = 64
+
     let directory: String
     private let csv: FileHandle
+    private let store: RunStore
+    private var nextSequence: Int64
+    private var unstored: [RunEvent] = []
     private let interactive = isatty(STDERR_FILENO) == 1
     private let started = ContinuousClock.now
     private var lastReport = ContinuousClock.now
     private var stepsSinceReport = 0
     private var lastMetrics = StepMetrics()
 
-    init(directory: String, resuming: Bool) throws {
+    /// Opens the run folder's files for a run that starts after step `start` (0: a fresh run).
+    init(directory: String, startingAfter start: Int) throws {
         self.directory = directory
         let fm = FileManager.default
         try fm.createDirectory(atPath: directory + "/samples", withIntermediateDirectories: true)
+        store = try RunStore(path: directory + "/run.db")
+        nextSequence = try store.lastSequence(worker: Self.source).map { $0 + 1 } ?? 0
         let path = directory + "/metrics.csv"
-        if !resuming || !fm.fileExists(atPath: path) {
+        if start == 0 || !fm.fileExists(atPath: path) {
             let header = "step," + StepMetrics().namedValues.map(\.tag).joined(separator: ",") + "\n"
             guard fm.createFile(atPath: path, contents: Data(header.utf8)) else {
                 throw TrainingError(.unreadableFile, path: path, "cannot create the metrics file; is the folder writable?")
@@ -28,6 +46,25 @@ final class RunRecorder: TrainingObserver {
         }
         csv = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         try csv.seekToEnd()
+        record(step: start, .worker(host: ProcessInfo.processInfo.hostName, pid: getpid(), rank: 0))
+        try storeEvents()
+    }
+
+    /// Whatever a failed run leaves unstored is stored as it unwinds (a diverged step's values too).
+    deinit { try? storeEvents() }
+
+    /// Numbers an event of this run; it is stored at the next `storeEvents()`.
+    private func record(step: Int, _ payload: RunEvent.Payload) {
+        unstored.append(RunEvent(worker: Self.source, seq: nextSequence, step: Int64(step),
+                                 wallTime: Date().timeIntervalSince1970, payload: payload))
+        nextSequence += 1
+    }
+
+    /// Commits the recorded events to run.db in one transaction.
+    private func storeEvents() throws {
+        guard !unstored.isEmpty else { return }
+        _ = try store.append(unstored)
+        unstored.removeAll(keepingCapacity: true)
     }
 
     func log(_ line: String) {
@@ -38,6 +75,8 @@ final class RunRecorder: TrainingObserver {
         var row = String(metrics.step)
         for (_, value) in metrics.namedValues { row += "," + String(Float(value)) }
         try csv.write(contentsOf: Data((row + "\n").utf8))
+        record(step: metrics.step, .scalars(metrics.namedValues.map { ScalarValue(tag: $0.tag, value: $0.value) }))
+        if unstored.count >= Self.eventsPerCommit { try storeEvents() }
         lastMetrics = metrics
         stepsSinceReport += 1
         let now = ContinuousClock.now
@@ -60,16 +99,22 @@ final class RunRecorder: TrainingObserver {
     }
 
     func didGenerateSamples(step: Int, images: Tensor) throws {
-        try writeSampleGrid(images, step: step, runDirectory: directory)
+        let grid = ImageGrid(images: images.scalars, count: images.rows, height: images.shape[1], width: images.shape[2])
+        let png = try grid.pngData()
+        try writeFileAtomically(png, to: try sampleGridPath(step: step, runDirectory: directory))
+        record(step: step, .image(tag: "samples", width: grid.pixelWidth, height: grid.pixelHeight, png: png))
+        try storeEvents()
     }
 
     func didCheckpoint(step: Int, path: String) throws {
+        try storeEvents()
         if interactive { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
         log("checkpoint after step \(step): \(path)")
     }
 
-    func finish() {
+    func finish() throws {
         if interactive { FileHandle.standardError.write(Data("\n".utf8)) }
+        try storeEvents()
         try? csv.close()
         let seconds = (ContinuousClock.now - started).seconds
         log(String(format: "done: %d steps in %.1f s; last G loss %.4f, D loss %.4f; samples in %@/samples",
@@ -83,9 +128,3 @@ func sampleGridPath(step: Int, runDirectory: String) throws -> String {
     return runDirectory + "/samples/" + String(format: "step-%08d.png", step)
 }
 
-/// Writes G's images after `step` as `RUN/samples/step-NNNNNNNN.png`.
-func writeSampleGrid(_ images: Tensor, step: Int, runDirectory: String) throws {
-    let path = try sampleGridPath(step: step, runDirectory: runDirectory)
-    let grid = ImageGrid(images: images.scalars, count: images.rows, height: images.shape[1], width: images.shape[2])
-    try grid.writePNG(to: path)
-}

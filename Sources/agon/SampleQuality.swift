@@ -6,10 +6,6 @@ import AgonNN
 import AgonTensor
 import AgonTraining
 
-/// The feature extractor that `agon classifier train` writes and the quality measurements
-/// (`agon eval`, `agon latent`, a run's `--classifier`) read by default.
-let defaultClassifierPath = "models/fashion-mnist-classifier.safetensors"
-
 /// The latent vectors a quality measurement generates from: vector i is drawn from the
 /// `.latent` stream at counter `(UInt32.max, i)`, so it is the same for a seed in every process
 /// and at every measurement, and no training step (which counts from step 0) draws it.

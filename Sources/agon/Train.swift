@@ -1,5 +1,5 @@
-// `agon train`: one replica in one process, no networking; checkpoints, metrics CSV and
-// sample grids in the run folder.
+// `agon train`: one replica in one process, no networking; checkpoints, run.db, metrics CSV
+// and sample grids in the run folder.
 import AgonTensor
 import AgonTraining
 import ArgumentParser
@@ -10,7 +10,8 @@ struct Train: ParsableCommand {
         abstract: "Train one replica of a GAN in this process.",
         discussion: """
         Leaves in the run folder: checkpoints/ (safetensors, parameters named as Keras names \
-        them), metrics.csv (one row per step) and samples/step-N.png (G on fixed noise).
+        them), run.db (the events agon plot draws, as an agon run's worker-0), metrics.csv (one \
+        row per step) and samples/step-N.png (G on fixed noise).
         """)
 
     @OptionGroup var options: TrainingOptions
@@ -23,15 +24,16 @@ struct Train: ParsableCommand {
 
     func run() throws {
         let dataset = try options.loadTrainingSet()
+        try RunFolder.prepare(runDir, subfolders: ["checkpoints", "samples"])
         let engine = Engine(threads: 1)
         let trainer = Trainer(configuration: options.configuration, engine: engine, dataset: dataset)
         let checkpoints = runDir + "/checkpoints"
         let start = restart ? 0 : try trainer.resume(from: checkpoints)
-        let recorder = try RunRecorder(directory: runDir, resuming: start > 0)
+        let recorder = try RunRecorder(directory: runDir, startingAfter: start)
         let total = trainer.totalSteps
         let model = trainer.model
         recorder.log("agon train: \(options.model.rawValue) (G \(model.generator.trainableCount) parameters, D \(model.discriminator.trainableCount)), batch \(options.batch), \(total) steps\(start > 0 ? ", resuming after step \(start)" : ""), run folder \(runDir)")
         try trainer.run(from: start, checkpointDirectory: checkpoints, observer: recorder)
-        recorder.finish()
+        try recorder.finish()
     }
 }

@@ -12,22 +12,22 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "The GAN: mlp (default; G ends in tanh), seed-mlp (the seed article's, G ends in sigmoid) or dcgan.")
     var model: GANModel.Kind = .mlp
 
-    @Option(help: "Samples per step (per worker).")
+    @Option(parsing: .unconditional, help: "Samples per step (per worker).")
     var batch: Int = 64
 
-    @Option(help: "Steps to train (default: one epoch, or --epochs).")
+    @Option(parsing: .unconditional, help: "Steps to train (default: one epoch, or --epochs).")
     var steps: Int?
 
-    @Option(help: "Epochs to train, when --steps is not given.")
+    @Option(parsing: .unconditional, help: "Epochs to train, when --steps is not given.")
     var epochs: Int?
 
-    @Option(help: "Seed of initialisation, shuffling and noise.")
+    @Option(parsing: .unconditional, help: "Seed of initialisation, shuffling and noise.")
     var seed: UInt64 = 1
 
-    @Option(name: .customLong("lr"), help: "Adam learning rate of G, and of D unless --d-lr is given.")
+    @Option(name: .customLong("lr"), parsing: .unconditional, help: "Adam learning rate of G, and of D unless --d-lr is given.")
     var learningRate: Float = 1e-4
 
-    @Option(name: .customLong("d-lr"), help: "Adam learning rate of D (default: --lr).")
+    @Option(name: .customLong("d-lr"), parsing: .unconditional, help: "Adam learning rate of D (default: --lr).")
     var discriminatorLearningRate: Float?
 
     @Option(help: ArgumentHelp("Train only on the images of these label classes, comma-separated (e.g. 0,3; default: all).",
@@ -35,7 +35,7 @@ struct TrainingOptions: ParsableArguments {
             transform: TrainingOptions.parseClasses)
     var classes: [Int]?
 
-    @Option(name: .customLong("inject-nan-at"), help: ArgumentHelp("For testing alarms: make G's loss and gradients NaN at this step (1-based).", valueName: "step"))
+    @Option(name: .customLong("inject-nan-at"), parsing: .unconditional, help: ArgumentHelp("For testing alarms: make G's loss and gradients NaN at this step (1-based).", valueName: "step"))
     var injectNaNAt: Int?
 
     @Option(help: "simultaneous (both gradients from one pass, as the classic TensorFlow loop) or alternating (D, then G).")
@@ -44,25 +44,28 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Folder of IDX files (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz]).")
     var data: String = ImageDataset.defaultDirectory
 
-    @Option(help: "Write a sample grid every N steps.")
+    @Option(parsing: .unconditional, help: "Write a sample grid every N steps.")
     var sampleEvery: Int = 500
 
-    @Option(help: "Write a checkpoint every N steps (0: only at the end).")
+    @Option(parsing: .unconditional, help: "Write a checkpoint every N steps (0: only at the end).")
     var checkpointEvery: Int = 1000
 
-    @Option(help: "DCGAN: divide every channel width by this (8 gives the reference fixtures' size).")
+    @Option(parsing: .unconditional, help: "DCGAN: divide every channel width by this (8 gives the reference fixtures' size).")
     var widthDivisor: Int = 1
 
-    @Option(help: "DCGAN: the discriminator's dropout rate (0 leaves Dropout out).")
+    @Option(parsing: .unconditional, help: "DCGAN: the discriminator's dropout rate (0 leaves Dropout out).")
     var dropout: Float = 0.3
 
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+        if let steps, let epochs {
+            throw ValidationError("--steps \(steps) and --epochs \(epochs) exclude each other: give one of them")
+        }
         guard sampleEvery >= 1 else { throw ValidationError("--sample-every must be at least 1, got \(sampleEvery)") }
-        guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must not be negative") }
-        guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--lr must be a positive number") }
+        guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every must not be negative, got \(checkpointEvery)") }
+        guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--lr must be a positive number, got \(learningRate)") }
         if let rate = discriminatorLearningRate, !(rate > 0 && rate.isFinite) {
             throw ValidationError("--d-lr must be a positive number, got \(rate)")
         }
@@ -79,7 +82,7 @@ struct TrainingOptions: ParsableArguments {
         if let steps { list += ["--steps", String(steps)] }
         if let epochs { list += ["--epochs", String(epochs)] }
         if let discriminatorLearningRate { list += ["--d-lr", String(discriminatorLearningRate)] }
-        if let classes { list += ["--classes", classes.map(String.init).joined(separator: ",")] }
+        if let classes { list += ["--classes", Self.list(classes)] }
         if let injectNaNAt { list += ["--inject-nan-at", String(injectNaNAt)] }
         return list
     }
@@ -108,15 +111,27 @@ struct TrainingOptions: ParsableArguments {
         return labels.sorted()
     }
 
-    /// The training images, kept to `--classes` when given; throws a one-line error when too
-    /// few remain for one step of `workers` workers.
+    /// The training images, kept to `--classes` when given; throws a one-line usage error, before
+    /// any training, when a label has no images or too few remain for one step of `workers`
+    /// workers.
     func loadTrainingSet(workers: Int = 1) throws -> ImageDataset {
         let dataset = try ImageDataset.load(directory: data, split: .train)
-        guard let classes else { return dataset }
-        let kept = dataset.filtered(classes: classes)
+        var kept = dataset
+        if let classes {
+            let present = Set(dataset.labels.map(Int.init))
+            let absent = classes.filter { !present.contains($0) }
+            guard absent.isEmpty else {
+                throw ValidationError("--classes \(Self.list(classes)): no training image in \(data) has label\(absent.count > 1 ? "s" : "") \(Self.list(absent)) (its labels: \(Self.list(present.sorted())))")
+            }
+            kept = dataset.filtered(classes: classes)
+        }
         guard kept.count >= batch * workers else {
-            throw ValidationError("--classes \(classes.map(String.init).joined(separator: ",")): \(kept.count) training images have these labels, fewer than one step of \(workers) worker(s) × batch \(batch)")
+            let step = workers == 1 ? "--batch \(batch)" : "--batch \(batch) × --workers \(workers) = \(batch * workers)"
+            let source = classes.map { "\(kept.count) training images have --classes \(Self.list($0))" } ?? "\(data) holds \(kept.count) training images"
+            throw ValidationError("\(step): one step takes more images than the data set has; \(source)")
         }
         return kept
     }
+
+    private static func list(_ labels: [Int]) -> String { labels.map(String.init).joined(separator: ",") }
 }

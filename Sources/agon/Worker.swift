@@ -46,6 +46,8 @@ struct WorkerCommand: ParsableCommand {
             throw ValidationError("--curve-key and --coordinator-key go together")
         }
         guard joinTimeout > 0 else { throw ValidationError("--join-timeout must be positive") }
+        try EndpointOption.validate(coordinator, option: "--coordinator", binding: false)
+        if let aggregator { try EndpointOption.validate(aggregator, option: "--aggregator", binding: false) }
     }
 
     func run() throws {

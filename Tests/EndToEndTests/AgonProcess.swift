@@ -23,13 +23,16 @@ enum AgonProcess {
         return "agon"
     }()
 
-    /// Runs `agon arguments…`, killing it after `timeout` seconds.
-    static func run(_ arguments: [String], timeout: Double = 120) throws -> AgonResult {
-        try run(executable: binary, arguments, timeout: timeout)
+    /// Runs `agon arguments…`, killing it after `timeout` seconds; in `currentDirectory` and with
+    /// `environment` when given (else this process's).
+    static func run(_ arguments: [String], timeout: Double = 120, currentDirectory: String? = nil,
+                    environment: [String: String]? = nil) throws -> AgonResult {
+        try run(executable: binary, arguments, timeout: timeout, currentDirectory: currentDirectory, environment: environment)
     }
 
     /// Runs any program to completion, killing it after `timeout` seconds.
-    static func run(executable: String, _ arguments: [String], timeout: Double = 120) throws -> AgonResult {
+    static func run(executable: String, _ arguments: [String], timeout: Double = 120, currentDirectory: String? = nil,
+                    environment: [String: String]? = nil) throws -> AgonResult {
         // Output goes to files, which never fill up and block the child as a pipe can.
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -40,6 +43,8 @@ enum AgonProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+        if let environment { process.environment = environment }
         process.standardOutput = out
         process.standardError = err
         try process.run()

@@ -36,4 +36,24 @@ struct EvalCommandTests {
         #expect(result.status != 0)
         #expect(result.stderr.split(separator: "\n").filter { $0.hasPrefix("Error:") }.count == 1, "\(result.stderr)")
     }
+
+    @Test("the shipped classifier is found from any folder; AGON_HOME names where else to look")
+    func findsTheClassifierFromElsewhere() throws {
+        let dir = try AgonProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(try AgonProcess.run(["train", "--steps", "2", "--batch", "8", "--run-dir", dir]).status == 0)
+        let checkpoint = dir + "/checkpoints/step-00000002.safetensors"
+        var environment = ProcessInfo.processInfo.environment
+        environment["AGON_HOME"] = nil
+        let found = try AgonProcess.run(["eval", "--checkpoint", checkpoint, "--samples", "10", "--json"],
+                                        currentDirectory: dir, environment: environment)
+        #expect(found.status == 0, "agon eval from \(dir) failed: \(found.stderr)")
+
+        environment["AGON_HOME"] = dir
+        let missing = try AgonProcess.run(["eval", "--checkpoint", checkpoint, "--samples", "10"],
+                                          currentDirectory: dir, environment: environment)
+        #expect(missing.status == 1, "exit \(missing.status): \(missing.stderr)")
+        #expect(missing.stderr.split(separator: "\n").count == 1, "\(missing.stderr)")
+        #expect(missing.stderr.contains(dir + "/models/fashion-mnist-classifier.safetensors"), "\(missing.stderr)")
+    }
 }
