@@ -75,6 +75,7 @@ class Run:
         self.run_dir = run_dir
         self.log_path = log_path
         self.log = open(log_path, "ab")
+        self.offset = self.log.tell()   # this run's lines start here
         self.started = time.monotonic()
         self.process = subprocess.Popen([agon, "run", "--run-dir", run_dir] + arguments, stdin=subprocess.DEVNULL,
                                         stdout=self.log, stderr=self.log, start_new_session=True)
@@ -85,10 +86,16 @@ class Run:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 return False
-            if role_pid(self.run_dir, "coordinator") and "starting at step" in self.tail(4000):
+            if "coordinator: starting at step" in self.own_log() and role_pid(self.run_dir, "coordinator"):
                 return True
             time.sleep(0.05)
         raise RuntimeError(f"{self.run_dir}: training did not start within {timeout} s")
+
+    def own_log(self):
+        self.log.flush()
+        with open(self.log_path, "rb") as handle:
+            handle.seek(self.offset)
+            return handle.read().decode(errors="replace")
 
     def tail(self, count=1500):
         self.log.flush()
@@ -175,6 +182,9 @@ def compare_checkpoints(expected_path, actual_path):
 
 def current_timeline(db):
     """A function (worker, incarnation, step) -> bool: whether a value is on the current timeline."""
+    tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "generations" not in tables:   # a run.db of schema 1 (before restarts were told apart)
+        return lambda worker, incarnation, step: True
     resumed = dict(db.execute("SELECT generation, resumed_from FROM generations"))
     generation_of = {(w, i): g for w, i, g in db.execute("SELECT worker, incarnation, generation FROM incarnations")}
     cutoffs = {}
@@ -192,8 +202,13 @@ def check_store(run_dir, steps, worker_kills):
     db = sqlite3.connect(f"file:{os.path.join(run_dir, 'run.db')}?mode=ro", uri=True)
     try:
         is_current = current_timeline(db)
+        if not any(column == "incarnation" for (_, column, *_) in db.execute("PRAGMA table_info(scalars)")):
+            # Schema 1 (before restarts were told apart): every value is incarnation 0.
+            scalars, images = "(SELECT *, 0 AS incarnation FROM scalars)", "(SELECT *, 0 AS incarnation FROM images)"
+        else:
+            scalars, images = "scalars", "images"
         values = {}
-        for worker, incarnation, tag, step in db.execute("SELECT worker, incarnation, tag, step FROM scalars"):
+        for worker, incarnation, tag, step in db.execute(f"SELECT worker, incarnation, tag, step FROM {scalars}"):
             if is_current(worker, incarnation, step):
                 values.setdefault((worker, tag), []).append(step)
         everything = set(range(1, steps + 1))
@@ -217,13 +232,13 @@ def check_store(run_dir, steps, worker_kills):
         if everything - trained:
             problems.append(f"{len(everything - trained)} step(s) trained by no worker, e.g. {sorted(everything - trained)[:5]}")
         if not worker_kills:
-            fewer = [s for (w, i, s, v) in db.execute("SELECT worker, incarnation, step, value FROM scalars WHERE tag = 'contributors'")
+            fewer = [s for (w, i, s, v) in db.execute(f"SELECT worker, incarnation, step, value FROM {scalars} WHERE tag = 'contributors'")
                      if is_current(w, i, s) and v != 2]
             if fewer:
                 problems.append(f"{len(fewer)} step(s) averaged fewer than 2 workers, e.g. {sorted(fewer)[:5]}")
         # Every grid on disk is in the store's current timeline, byte for byte.
         grids = {}
-        for worker, incarnation, step, png in db.execute("SELECT worker, incarnation, step, png FROM images WHERE tag = 'samples'"):
+        for worker, incarnation, step, png in db.execute(f"SELECT worker, incarnation, step, png FROM {images} WHERE tag = 'samples'"):
             if is_current(worker, incarnation, step):
                 if step in grids:
                     problems.append(f"the sample grid of step {step} is twice on the current timeline")
@@ -237,15 +252,15 @@ def check_store(run_dir, steps, worker_kills):
                 problems.append(f"samples/{name} is not in run.db")
             elif grids[step] != png:
                 problems.append(f"samples/{name} differs from the grid of step {step} in run.db")
-        generations = db.execute("SELECT count(*) FROM generations").fetchone()[0]
-        superseded = sum(1 for w, i, s in db.execute("SELECT worker, incarnation, step FROM scalars WHERE tag = 'g_loss'")
+        generations = db.execute("SELECT count(*) FROM generations").fetchone()[0] if scalars == "scalars" else 0
+        superseded = sum(1 for w, i, s in db.execute(f"SELECT worker, incarnation, step FROM {scalars} WHERE tag = 'g_loss'")
                          if not is_current(w, i, s))
     finally:
         db.close()
     return problems, len(on_disk), generations, superseded
 
 
-def leftovers(run_dir, shm_before):
+def leftovers(run_dir, pids):
     problems = [f"process {pid} ({words}) is still running" for pid, words in agon_processes(run_dir)]
     for role in ("coordinator", "aggregator"):
         try:
@@ -258,8 +273,10 @@ def leftovers(run_dir, shm_before):
             probe.settimeout(1)
             if probe.connect_ex((host, int(port))) == 0:
                 problems.append(f"the {role}'s port {endpoint} still accepts connections")
-    new = sorted(set(n for n in os.listdir("/dev/shm") if n.startswith("agon-")) - shm_before)
-    problems += [f"/dev/shm/{name} was left behind" for name in new]
+    # Segments are named agon-ROLE-PID-TOKEN: those of this run's processes must be gone.
+    left = [n for n in os.listdir("/dev/shm") if n.startswith("agon-") and n.count("-") == 3 and n.split("-")[2].isdigit()
+            and int(n.split("-")[2]) in pids]
+    problems += [f"/dev/shm/{name} was left behind" for name in sorted(left)]
     return problems
 
 
@@ -286,7 +303,7 @@ def main():
     os.makedirs(args.workdir, exist_ok=True)
     arguments = ["--workers", "2", "--steps", str(args.steps), "--batch", "32", "--quality-every", "0",
                  "--checkpoint-every", "250", "--sample-every", "250", "--step-deadline", "2"]
-    shm_before = set(n for n in os.listdir("/dev/shm") if n.startswith("agon-"))
+    pids = set()   # every process of the soaked run seen, for the /dev/shm check
     problems = []
 
     soak = os.path.join(args.workdir, "soak")
@@ -296,6 +313,7 @@ def main():
         if not run.wait_for_training():
             problems.append(f"run {number} ended before training: {run.tail(600)}")
             continue
+        pids |= {pid for pid, _ in agon_processes(soak)}
         time.sleep(rng.uniform(0.5, 4.0))
         if run.process.poll() is not None:
             print(f"restart soak: run {number} completed before its {kind}", flush=True)
@@ -304,6 +322,8 @@ def main():
         print(f"restart soak: run {number} interrupted by {kind} after {time.monotonic() - run.started:.1f} s, "
               f"exit {run.process.returncode}", flush=True)
     final = Run(args.agon, soak, arguments, log)
+    if final.wait_for_training():
+        pids |= {pid for pid, _ in agon_processes(soak)}
     status = final.wait(600)
     print(f"restart soak: the last run exited {status} after {time.monotonic() - final.started:.1f} s", flush=True)
     if status != 0:
@@ -324,7 +344,7 @@ def main():
             problems += found
     found, grids, generations, superseded = check_store(soak, args.steps, args.with_worker_kills)
     problems += found
-    problems += leftovers(soak, shm_before)
+    problems += leftovers(soak, pids)
 
     if problems:
         for problem in problems[:30]:

@@ -46,4 +46,10 @@ venv=.build/venv-tensorboard
     || { tail -20 "$run/tensorboard-run.log" >&2; echo "agon run for the tensorboard check failed" >&2; exit 1; }
 "$venv/bin/python" scripts/check_run_tensorboard.py "$run/tensorboard-run" --workers 2 --steps 30 --samples 10,20,30
 
+echo "== restart soak: one agon run interrupted again and again (Ctrl-C, kill -9 of each role, SIGTERM of all), then checked"
+# Without worker kills the final checkpoint must equal an uninterrupted run's bit for bit; with them,
+# every step applied once. Each prints its schedule's seed: --seed S replays it.
+python3 scripts/check_restart_soak.py "$bin" "$run/soak" --steps 2000 --interruptions 8
+python3 scripts/check_restart_soak.py "$bin" "$run/soak-worker-kills" --steps 1500 --interruptions 4 --with-worker-kills
+
 echo "== all tests passed"

@@ -83,10 +83,26 @@ public final class Aggregator: @unchecked Sendable {
             if !unstoredAlarms.isEmpty { storeAlarms() }
             if dirty && clock.now - lastRender >= .seconds(configuration.renderInterval) { render() }
         }
+        lingerForLastEvents()
         if !pending.isEmpty { storePending() }
         handle(health.finish())
         flushTensorBoard()
         render(live: false)
+    }
+
+    /// After a stop: sources stopped by the same signal (Ctrl-C reaches a whole process group,
+    /// a cluster engine stops every process of a job) send their last events now. Takes them
+    /// until the socket is quiet for half a second, for 3 s at most.
+    private func lingerForLastEvents() {
+        let end = clock.now + .seconds(3)
+        var lastMessage = clock.now
+        while clock.now < end && clock.now - lastMessage < .milliseconds(500) {
+            if let frames = try? socket.receive(timeoutMilliseconds: 100) {
+                receive(frames)
+                lastMessage = clock.now
+            }
+            if !pending.isEmpty { storePending() }
+        }
     }
 
     /// Asked between polls: true to stop.

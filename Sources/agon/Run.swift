@@ -37,7 +37,7 @@ struct Run: ParsableCommand {
         let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         _ = try options.loadTrainingSet(workers: workers)   // --batch, --classes: before any child starts
         if restart {
-            try moveAside(runDir)
+            try RunFolder.moveAside(runDir, by: "agon run")
         } else if let record = try RunRecord.load(runDirectory: runDir) {
             let refused = record.differences(from: options.configuration, workers: workers).refused
             if !refused.isEmpty {
@@ -118,18 +118,6 @@ struct Run: ParsableCommand {
         logLine("agon run: done; checkpoints in \(runDir)/checkpoints, plots in \(runDir)/plots, events in \(runDir)/run.db")
     }
 
-    /// Moves an existing run folder to `DIR.restarted-YYYYMMDD-HHMMSS`, so the new run starts empty.
-    private func moveAside(_ directory: String) throws {
-        guard FileManager.default.fileExists(atPath: directory) else { return }
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyyMMdd-HHmmss"
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        let trimmed = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
-        let aside = trimmed + ".restarted-" + formatter.string(from: Date())
-        try FileManager.default.moveItem(atPath: trimmed, toPath: aside)
-        logLine("agon run: --restart: the earlier run's files are now in \(aside)")
-    }
-
     private func waitForEndpoint(_ path: String, of child: Child, stop: StopFlag) throws -> String {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline && !stop.isStopped {
@@ -143,6 +131,7 @@ struct Run: ParsableCommand {
             }
             Thread.sleep(forTimeInterval: 0.05)
         }
+        if stop.isStopped { throw ExitCode(130) }   // Ctrl-C while it started
         throw RuntimeError("the \(child.role) did not start listening within 60 s")
     }
 }

@@ -3,6 +3,24 @@
 import Foundation
 
 enum RunFolder {
+    /// Moves an existing run folder to `DIR.restarted-YYYYMMDD-HHMMSS`, so that a run started
+    /// afresh (`--restart`) finds none of the earlier run's files: no checkpoint to resume,
+    /// no events to supersede.
+    static func moveAside(_ directory: String, by command: String) throws {
+        guard FileManager.default.fileExists(atPath: directory) else { return }
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        let trimmed = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        let aside = trimmed + ".restarted-" + formatter.string(from: Date())
+        do {
+            try FileManager.default.moveItem(atPath: trimmed, toPath: aside)
+        } catch {
+            throw RuntimeError("\(trimmed): cannot move the earlier run aside to \(aside) for --restart: \(oneLineDescription(of: error))")
+        }
+        FileHandle.standardError.write(Data("\(command): --restart: the earlier run's files are now in \(aside)\n".utf8))
+    }
+
     /// Makes `directory` and its `subfolders` (`checkpoints`, `samples`, …) where missing and
     /// writes and removes a small file in each.
     ///

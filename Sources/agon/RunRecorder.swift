@@ -12,7 +12,9 @@ import Foundation
 ///
 /// Its events in `RUN/run.db` are those a worker of `agon run` sends: a `.worker` event, one
 /// scalar event per step and the sample grids as images tagged `samples`, from the source
-/// `worker-0`, numbered after the highest seq a previous `agon train` in the folder stored.
+/// `worker-0`, as a new incarnation (numbered from 0) of the run's new generation; the
+/// generation's announcement comes first, so what an earlier `agon train` stored past the
+/// step this one resumed from is superseded.
 final class RunRecorder: TrainingObserver {
     /// The source name of `agon train`'s events.
     static let source = "worker-0"
@@ -22,7 +24,9 @@ final class RunRecorder: TrainingObserver {
     let directory: String
     private let csv: FileHandle
     private let store: RunStore
-    private var nextSequence: Int64
+    private var nextSequence: Int64 = 0
+    private let incarnation = Int64(Date().timeIntervalSince1970 * 1_000_000)
+    private let generation: Int64
     private var unstored: [RunEvent] = []
     private let interactive = isatty(STDERR_FILENO) == 1
     private let started = ContinuousClock.now
@@ -30,13 +34,14 @@ final class RunRecorder: TrainingObserver {
     private var stepsSinceReport = 0
     private var lastMetrics = StepMetrics()
 
-    /// Opens the run folder's files for a run that starts after step `start` (0: a fresh run).
-    init(directory: String, startingAfter start: Int) throws {
+    /// Opens the run folder's files for a run that starts after step `start` (0: a fresh run)
+    /// as `generation` of the run, with `settings` (JSON) recorded.
+    init(directory: String, startingAfter start: Int, generation: Int64, settings: String) throws {
         self.directory = directory
+        self.generation = generation
         let fm = FileManager.default
         try fm.createDirectory(atPath: directory + "/samples", withIntermediateDirectories: true)
         store = try RunStore(path: directory + "/run.db")
-        nextSequence = try store.lastSequence(worker: Self.source).map { $0 + 1 } ?? 0
         let path = directory + "/metrics.csv"
         if start == 0 || !fm.fileExists(atPath: path) {
             let header = "step," + StepMetrics().namedValues.map(\.tag).joined(separator: ",") + "\n"
@@ -46,6 +51,7 @@ final class RunRecorder: TrainingObserver {
         }
         csv = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         try csv.seekToEnd()
+        record(step: start, .generation(number: generation, resumedFrom: Int64(start), settings: settings))
         record(step: start, .worker(host: ProcessInfo.processInfo.hostName, pid: getpid(), rank: 0))
         try storeEvents()
     }
@@ -55,7 +61,7 @@ final class RunRecorder: TrainingObserver {
 
     /// Numbers an event of this run; it is stored at the next `storeEvents()`.
     private func record(step: Int, _ payload: RunEvent.Payload) {
-        unstored.append(RunEvent(worker: Self.source, seq: nextSequence, step: Int64(step),
+        unstored.append(RunEvent(worker: Self.source, incarnation: incarnation, generation: generation, seq: nextSequence, step: Int64(step),
                                  wallTime: Date().timeIntervalSince1970, payload: payload))
         nextSequence += 1
     }

@@ -19,17 +19,29 @@ struct Train: ParsableCommand {
     @Option(help: "Folder for checkpoints, metrics and samples.")
     var runDir: String = "runs/train"
 
-    @Flag(help: "Start afresh even if the run folder holds a checkpoint.")
+    @Flag(help: "Start the run afresh: the run folder's old files are moved to RUN.restarted-DATE, out of the new run.")
     var restart = false
 
     func run() throws {
         let dataset = try options.loadTrainingSet()
+        if restart {
+            try RunFolder.moveAside(runDir, by: "agon train")
+        } else if let record = try RunRecord.load(runDirectory: runDir) {
+            let refused = record.differences(from: options.configuration, workers: 1).refused
+            if !refused.isEmpty {
+                throw ValidationError("\(runDir) holds a run of other networks (\(refused.joined(separator: ", "))); use --restart to start it afresh, or another --run-dir")
+            }
+        }
         try RunFolder.prepare(runDir, subfolders: ["checkpoints", "samples"])
         let engine = Engine(threads: 1)
         let trainer = Trainer(configuration: options.configuration, engine: engine, dataset: dataset)
         let checkpoints = runDir + "/checkpoints"
-        let start = restart ? 0 : try trainer.resume(from: checkpoints)
-        let recorder = try RunRecorder(directory: runDir, startingAfter: start)
+        let start = try trainer.resume(from: checkpoints)
+        let (record, generation) = try RunRecord.beginGeneration(runDirectory: runDir, settings: options.configuration, workers: 1,
+                                                                 resumedFrom: start, host: ProcessInfo.processInfo.hostName)
+        for change in generation.changes { FileHandle.standardError.write(Data("agon train: the run goes on with \(change)\n".utf8)) }
+        let recorder = try RunRecorder(directory: runDir, startingAfter: start, generation: generation.generation,
+                                       settings: record.settingsJSON(of: generation))
         let total = trainer.totalSteps
         let model = trainer.model
         recorder.log("agon train: \(options.model.rawValue) (G \(model.generator.trainableCount) parameters, D \(model.discriminator.trainableCount)), batch \(options.batch), \(total) steps\(start > 0 ? ", resuming after step \(start)" : ""), run folder \(runDir)")
