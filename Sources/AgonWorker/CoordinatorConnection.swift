@@ -42,8 +42,14 @@ final class CoordinatorConnection {
 
     deinit { socket.close() }
 
+    /// How long a send may wait for a coordinator to take it. A DEALER with no connection
+    /// (a coordinator that refused this worker's key, or was never there) blocks a send for
+    /// ever; with this it fails with `EAGAIN`, so that every stop ends.
+    static let sendTimeoutMilliseconds = 1000
+
     private static func connect(_ context: WireContext, _ configuration: WorkerConfiguration) throws -> WireSocket {
         var options = WireSocket.Options()
+        options.sendTimeoutMilliseconds = sendTimeoutMilliseconds
         if let curve = configuration.curve {
             options.security = .curveClient(serverPublicKey: curve.serverPublicKey, publicKey: curve.publicKey, secretKey: curve.secretKey)
         }
@@ -80,11 +86,12 @@ final class CoordinatorConnection {
     }
 
     /// The next message worth acting on; heartbeats are sent and counted here, and a silent
-    /// coordinator is reconnected to.
-    func receive() throws -> Incoming {
+    /// coordinator is reconnected to. Throws `CancellationError` once `leaving()` is true
+    /// (checked at least every 250 ms).
+    func receive(leaving: () -> Bool) throws -> Incoming {
         while true {
-            if stop.isStopped { throw CancellationError() }
-            if let message = try next(timeoutMilliseconds: Int(configuration.heartbeatInterval * 1000)) {
+            if leaving() { throw CancellationError() }
+            if let message = try next(timeoutMilliseconds: min(250, Int(configuration.heartbeatInterval * 1000))) {
                 lastHeard = clock.now
                 switch message {
                 case .parameters(let p): return .parameters(p)
@@ -98,7 +105,11 @@ final class CoordinatorConnection {
             }
             let now = clock.now
             if now - lastSent >= .seconds(configuration.heartbeatInterval) {
-                try send(.heartbeat(Heartbeat(step: 0)))
+                do {
+                    try send(.heartbeat(Heartbeat(step: 0)))
+                } catch let error as WireError where error.code == .zmq(EAGAIN) {
+                    // No connection takes it: the silence below reconnects.
+                }
             }
             if now - lastHeard > .seconds(configuration.heartbeatInterval * Double(configuration.liveness)) {
                 return .rejoined(try reconnect())
@@ -126,7 +137,7 @@ final class CoordinatorConnection {
         throw WorkerError(.coordinatorGone, "\(configuration.coordinator): the coordinator has been gone for \(Int(configuration.reconnectTimeout)) s; giving up")
     }
 
-    /// Tells the coordinator this worker is leaving (best effort).
+    /// Tells the coordinator this worker is leaving (best effort; at most the send timeout).
     func leave(_ reason: String) {
         try? send(.leave(Leave(reason: reason)))
     }

@@ -101,9 +101,7 @@ struct CoordinatorCommand: ParsableCommand {
         }
         let dataset = try options.loadTrainingSet(workers: workers)
         let coordinator = try Coordinator(configuration: configuration, datasetCount: dataset.count, log: logLine)
-        guard try coordinator.run(stop: signals.flag) else {
-            logLine("coordinator: stopped after step \(coordinator.step)")
-            throw ExitCode(130)
-        }
+        // Stopped: the coordinator has checkpointed and said so in its last line.
+        guard try coordinator.run(stop: signals.flag) else { throw ExitCode(130) }
     }
 }
