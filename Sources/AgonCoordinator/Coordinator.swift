@@ -260,7 +260,7 @@ public final class Coordinator {
             try serve(timeoutMilliseconds: max(1, min(100, Int((deadline - clock.now).seconds * 1000))))
         }
         if let diverged { throw diverged }   // stopped at a diverged step, checkpointed there
-        let undone = isMidStep ? " (step \(step + 1) was under way; what of it was applied is undone)" : ""
+        let undone = isMidStep ? " (step \(step + 1) did not complete in time and is not kept)" : ""
         rollBack()
         log("coordinator: stopped after step \(step)\(undone); \(checkpointUnlessSaved())")
     }

@@ -177,10 +177,10 @@ final class RemoteUpdate: ParameterUpdate {
     func discardWaiting() { pendingWaiting = 0 }
 
     /// Whether a stopped worker leaves now: at once, unless it waits on the reply to gradients it
-    /// sent (`replyingTo`), and then after `stopGrace`.
+    /// sent (`replyingTo`) from a coordinator still connected, and then after `stopGrace`.
     private func leaving(replyingTo: Bool) -> Bool {
         guard stop.isStopped else { return false }
-        guard replyingTo else { return true }
+        guard replyingTo, connection.coordinatorConnected else { return true }
         let now = clock.now
         if stopSeen == nil { stopSeen = now }
         return now - stopSeen! >= Self.stopGrace
