@@ -46,6 +46,16 @@ extension Distributed {
             return step
         }
 
+        /// Expects `actual` to hold every tensor of `expected`, bit for bit.
+        static func expectSameTensors(_ actual: SafeTensors, _ expected: SafeTensors, _ what: String) throws {
+            #expect(actual.tensors.map(\.name).sorted() == expected.tensors.map(\.name).sorted(), "\(what)")
+            for (name, tensor) in expected.tensors {
+                let other = try #require(actual[name], "\(what): no \(name)")
+                let differing = zip(other.scalars, tensor.scalars).filter { $0.bitPattern != $1.bitPattern }.count
+                #expect(differing == 0, "\(what): \(name): \(differing) of \(tensor.count) values differ")
+            }
+        }
+
         @Test("SIGTERM of a coordinator no worker has joined: it exits at once and says there is nothing to checkpoint")
         func coordinatorAlone() throws {
             let dir = try AgonProcess.temporaryDirectory()
@@ -138,18 +148,23 @@ extension Distributed {
             #expect(try Self.latestCheckpoint(dir) == step)
         }
 
-        @Test("a NaN at step 100 stops the run with a checkpoint of step 99, named in the error line",
-              arguments: [["train"], ["run", "--workers", "2"]])
+        @Test("a NaN at step 100 stops the run with a checkpoint of step 99, named in the error line, bit for bit a run of 99 steps",
+              arguments: [["train"], ["run", "--workers", "2"], ["run", "--workers", "2", "--update", "alternating"]])
         func divergenceCheckpoints(command: [String]) throws {
-            let dir = try AgonProcess.temporaryDirectory()
-            defer { try? FileManager.default.removeItem(atPath: dir) }
-            let result = try AgonProcess.run(command + ["--steps", "300", "--inject-nan-at", "100", "--run-dir", dir]
-                                             + (command == ["train"] ? Self.training : Self.distributed), timeout: 120)
+            let dir = try AgonProcess.temporaryDirectory(), short = try AgonProcess.temporaryDirectory()
+            defer { for dir in [dir, short] { try? FileManager.default.removeItem(atPath: dir) } }
+            let flags = command.first == "train" ? Self.training : Self.distributed
+            let result = try AgonProcess.run(command + ["--steps", "300", "--inject-nan-at", "100", "--run-dir", dir] + flags, timeout: 120)
             #expect(result.status != 0)
             #expect(try Self.latestCheckpoint(dir) == 99, "\(RunningAgon.tail(result.stderr))")
             let error = result.stderr.split(separator: "\n").first { $0.hasPrefix("Error: step 100:") }
             #expect(error?.contains("checkpoints/step-00000099.safetensors") == true, "\(RunningAgon.tail(result.stderr))")
             #expect(!result.stderr.contains("run complete"), "\(RunningAgon.tail(result.stderr))")
+            // What step 100 applied before its NaN was seen (D's average) is undone, Adam's slots too.
+            let clean = try AgonProcess.run(command + ["--steps", "99", "--run-dir", short] + flags, timeout: 120)
+            try #require(clean.status == 0, "\(RunningAgon.tail(clean.stderr))")
+            try Self.expectSameTensors(try SafeTensors.read(path: dir + "/checkpoints/step-00000099.safetensors"),
+                                       try SafeTensors.read(path: short + "/checkpoints/step-00000099.safetensors"), "the diverged run's checkpoint")
         }
 
         @Test("2 workers stopped by SIGINT mid-run and started again train what a run never stopped trains, bit for bit")
@@ -184,12 +199,7 @@ extension Distributed {
 
             let expected = try SafeTensors.read(path: whole + "/checkpoints/step-00000600.safetensors")
             let actual = try SafeTensors.read(path: stopped + "/checkpoints/step-00000600.safetensors")
-            #expect(actual.tensors.map(\.name).sorted() == expected.tensors.map(\.name).sorted())
-            for (name, tensor) in expected.tensors {
-                let other = try #require(actual[name], "the resumed run's checkpoint lacks \(name)")
-                let differing = zip(other.scalars, tensor.scalars).filter { $0.bitPattern != $1.bitPattern }.count
-                #expect(differing == 0, "\(name): \(differing) of \(tensor.count) values differ")
-            }
+            try Self.expectSameTensors(actual, expected, "the resumed run's checkpoint")
         }
     }
 }
