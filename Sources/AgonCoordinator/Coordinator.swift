@@ -52,6 +52,17 @@ public final class Coordinator {
     private var diverged: TrainingError?
     private var dropWindow: (start: ContinuousClock.Instant?, logged: Int, suppressed: Int) = (nil, 0, 0)
     private let clock = ContinuousClock()
+    /// Each network as the last completed step left it, taken before the network is averaged,
+    /// so that a step stopped half-way (diverged, or interrupted) can be undone and the step
+    /// before it checkpointed.
+    private lazy var snapshots = GANNetwork.allCases.map { NetworkSnapshot($0, of: model, update: update) }
+    /// Set by a stop: the ranks then live, each of which must send its gradients for the
+    /// exchange in flight to complete (a worker that leaves on the same signal does not shrink
+    /// the average, so the step stays what an uninterrupted run computes).
+    private var stoppingRanks: [Int]?
+
+    /// How long a stop keeps serving an exchange in flight, so that it can complete.
+    public static let stopGrace: Duration = .seconds(2)
 
     /// What the current exchange has gathered: per rank, the pieces that arrived (a worker may
     /// send the discriminator's gradients before the generator's, so that they are averaged
@@ -185,6 +196,10 @@ public final class Coordinator {
 
     /// Serves until the run is complete (returns true) or `stop` is set (returns false).
     ///
+    /// A stop serves on for at most `stopGrace` while an exchange is in flight, then
+    /// checkpoints the last completed step (undoing any part of the next already applied)
+    /// unless a checkpoint holds it, and logs one line saying which.
+    ///
     /// - Throws: `TrainingError.diverged` after stopping the workers when a step's losses or
     ///   averaged gradients are NaN or infinite; that step is not applied and the parameters
     ///   before it are checkpointed, so the newest checkpoint is the last good one.
@@ -194,35 +209,43 @@ public final class Coordinator {
         }
         while !stop.isStopped {
             if let diverged {
-                finish(stop: stop)
+                finish(stop: stop, complete: false)
                 throw diverged
             }
             if started && step >= totalSteps {
-                finish(stop: stop)
+                finish(stop: stop, complete: true)
                 return true
             }
-            do {
-                if let frames = try socket.receive(timeoutMilliseconds: 100) { handle(frames) }
-            } catch {
-                guard error.code == .oversized else { throw error }
-                dropped("a message", error)   // consumed and dropped by the socket; keep serving
-            }
-            let now = clock.now
-            dropSilentWorkers(now: now)
-            if let deadline = exchange.deadline, now >= deadline { finishExchange(late: true) }
-            if now - lastHeartbeat >= .seconds(configuration.heartbeatInterval) {
-                broadcast(.heartbeat(Heartbeat(step: Int64(step))))
-                lastHeartbeat = now
-            }
+            try serve(timeoutMilliseconds: 100)
         }
+        try stopServing()
         return false
     }
 
-    /// Tells every worker the run is complete and stays until each has left (at most 5 s):
+    /// Receives and handles one message if one comes within `timeoutMilliseconds`, then drops
+    /// silent workers, ends an exchange past its deadline (not while stopping) and heartbeats.
+    private func serve(timeoutMilliseconds: Int) throws {
+        do {
+            if let frames = try socket.receive(timeoutMilliseconds: timeoutMilliseconds) { handle(frames) }
+        } catch {
+            guard error.code == .oversized else { throw error }
+            dropped("a message", error)   // consumed and dropped by the socket; keep serving
+        }
+        let now = clock.now
+        dropSilentWorkers(now: now)
+        if stoppingRanks == nil, let deadline = exchange.deadline, now >= deadline { finishExchange(late: true) }
+        if now - lastHeartbeat >= .seconds(configuration.heartbeatInterval) {
+            broadcast(.heartbeat(Heartbeat(step: Int64(step))))
+            lastHeartbeat = now
+        }
+    }
+
+    /// Tells every worker the run is over and stays until each has left (at most 5 s):
     /// closing at once would discard what is still queued for them, `complete` included.
-    private func finish(stop: StopFlag) {
+    /// `complete` is false for a run stopped at a diverged step, which has said so already.
+    private func finish(stop: StopFlag, complete: Bool) {
         broadcast(.complete(Complete(step: Int64(step))))
-        log("coordinator: run complete after \(step) steps")
+        if complete { log("coordinator: run complete after \(step) steps") }
         let deadline = clock.now + .seconds(5)
         while membership.count > 0 && clock.now < deadline && !stop.isStopped {
             guard let frames = try? socket.receive(timeoutMilliseconds: 100), let peer = frames.first else { continue }
@@ -231,6 +254,56 @@ public final class Coordinator {
             case .join?, .gradients?, .sharedGradients?, .heartbeat?: send(.complete(Complete(step: Int64(step))), to: peer)
             default: break
             }
+        }
+    }
+
+    // MARK: Stopping
+
+    /// Whether part of the next step has arrived or been applied: the model is not at a step
+    /// boundary until it completes or is undone.
+    private var isMidStep: Bool {
+        !exchange.pieces.isEmpty || exchange.phaseIndex != 0 || snapshots.contains { $0.holding != .nothing }
+    }
+
+    /// Whether the exchange in flight can still complete during a stop: every rank live at the
+    /// stop is still here, or has sent all it owes.
+    private var exchangeCanComplete: Bool {
+        let networks = GANNetwork.networks(phase: phases[exchange.phaseIndex])
+        let present = Set(membership.ranked.compactMap(\.rank))
+        return (stoppingRanks ?? []).allSatisfy { rank in present.contains(rank) || networks.allSatisfy { ranks(having: $0).contains(rank) } }
+    }
+
+    /// The stop: serves the exchange in flight for at most `stopGrace` (workers have usually
+    /// sent both networks' gradients by then), undoes what is applied of a step that did not
+    /// complete, and checkpoints the last completed step unless a checkpoint holds it.
+    private func stopServing() throws {
+        stoppingRanks = membership.ranked.filter(\.active).compactMap(\.rank)
+        let deadline = clock.now + Self.stopGrace
+        while diverged == nil, isMidStep, exchangeCanComplete, clock.now < deadline {
+            try serve(timeoutMilliseconds: max(1, min(100, Int((deadline - clock.now).seconds * 1000))))
+        }
+        if let diverged { throw diverged }   // stopped at a diverged step, checkpointed there
+        let undone = isMidStep ? " (step \(step + 1) did not complete in time and is not kept)" : ""
+        rollBack()
+        log("coordinator: stopped after step \(step)\(undone); \(checkpointUnlessSaved())")
+    }
+
+    /// Puts back every network averaged since the last completed step.
+    private func rollBack() {
+        for snapshot in snapshots { snapshot.restore() }
+        exchange = Exchange(phaseIndex: 0)
+    }
+
+    /// Checkpoints the current (completed) step unless the newest checkpoint already holds it;
+    /// says which, for the line that ends a stop.
+    private func checkpointUnlessSaved() -> String {
+        let latest = Checkpoint.latest(in: configuration.runDirectory + "/checkpoints")
+        if let latest, latest.hasSuffix("/" + Checkpoint.fileName(step: step)) { return "checkpoint \(latest) already holds it" }
+        guard step > 0 else { return "checkpoint: none (no step completed)" }
+        do {
+            return "checkpoint \(try saveCheckpoint())"
+        } catch {
+            return "checkpoint failed (\(error)); the newest checkpoint is \(latest ?? "none")"
         }
     }
 
@@ -327,7 +400,7 @@ public final class Coordinator {
     /// Applies each network every live rank has sent, and ends the exchange when all are.
     private func finishExchangeIfComplete() {
         let networks = GANNetwork.networks(phase: phases[exchange.phaseIndex])
-        let live = membership.ranked.filter(\.active).compactMap(\.rank)
+        let live = stoppingRanks ?? membership.ranked.filter(\.active).compactMap(\.rank)
         for network in networks where !exchange.applied.contains(network) {
             let senders = ranks(having: network)
             guard !senders.isEmpty, live.allSatisfy(senders.contains) else { continue }
@@ -362,9 +435,18 @@ public final class Coordinator {
     /// false (and the run stopping) if they or the losses that came with them are not finite.
     private func average(_ network: GANNetwork, over ranks: [Int]) -> Bool {
         let pieces = ranks.map { rank in exchange.pieces[rank]!.first { $0.networks.contains(network) }! }
-        Contribution.withValues(of: network, in: pieces, model: model) { model.averageGradients([network], of: $0) }
         let losses = pieces.map { network == .generator ? $0.losses.generator : $0.losses.discriminator }
-        guard losses.allSatisfy(\.isFinite), model.network(network).gradientNorm().isFinite else {
+        guard losses.allSatisfy(\.isFinite) else {
+            stopDiverged(losses: pieces.map(\.losses), networks: [network])
+            return false
+        }
+        // The network that completes the step needs only its moving statistics kept (the
+        // average writes them; its optimizer runs only once the step is sure to complete).
+        let completesStep = exchange.phaseIndex == phases.count - 1
+            && exchange.applied.count == GANNetwork.networks(phase: phases[exchange.phaseIndex]).count - 1
+        snapshots[network == .generator ? 0 : 1].take(completesStep ? .state : .everything)
+        Contribution.withValues(of: network, in: pieces, model: model) { model.averageGradients([network], of: $0) }
+        guard model.network(network).gradientNorm().isFinite else {
             stopDiverged(losses: pieces.map(\.losses), networks: [network])
             return false
         }
@@ -414,6 +496,7 @@ public final class Coordinator {
     private func completeStep(contributors ranks: [Int], losses: [(Float, Float)]) {
         let contributors = ranks.count
         step += 1
+        for snapshot in snapshots { snapshot.discard() }
         let now = clock.now
         let seconds = max((now - progress.lastStep).seconds, 1e-9)
         progress.lastStep = now
@@ -448,30 +531,32 @@ public final class Coordinator {
         let shown = losses.map { "G \($0.0), D \($0.1)" }.joined(separator: "; ")
         let which = networks.map(\.rawValue).joined(separator: ", ").uppercased()
         log("coordinator: step \(step + 1): \(which) losses or averaged gradients are not finite (\(shown)); the step is not applied and the run stops")
-        // The parameters are those after `step` steps unless part of this step was applied.
-        let latest = Checkpoint.latest(in: configuration.runDirectory + "/checkpoints")
-        if exchange.phaseIndex == 0, exchange.applied.isEmpty, latest?.hasSuffix("/" + Checkpoint.fileName(step: step)) != true {
-            checkpoint()
-        }
+        // What of this step was applied is undone: the parameters are those after `step` steps.
+        rollBack()
+        let saved = checkpointUnlessSaved()
+        log("coordinator: stopped after step \(step); \(saved)")
         let kept = Checkpoint.latest(in: configuration.runDirectory + "/checkpoints")
         diverged = TrainingError(.diverged, path: "step \(step + 1)",
-                                 "\(which) losses or averaged gradients are not finite (\(shown)); training stopped; the last good checkpoint is \(kept ?? "none (no step completed)")")
-        exchange = Exchange(phaseIndex: exchange.phaseIndex)
+                                 "\(which) losses or averaged gradients are not finite (\(shown)); training stopped; the last good checkpoint is \(kept.map { "\($0) (after step \(step))" } ?? "none (no step completed)")")
     }
 
     private func checkpoint() {
         defer { configuration.onCheckpoint?(step) }
         do {
-            let path = try Checkpoint.save(model: model, update: update, step: step,
-                                           metadata: ["epoch": String(epoch), "epoch_start": String(epochStart),
-                                                      "seed": String(configuration.training.seed),
-                                                      "batch": String(configuration.training.batch),
-                                                      "update": configuration.training.update.rawValue],
-                                           directory: configuration.runDirectory + "/checkpoints")
-            log("coordinator: checkpoint after step \(step): \(path)")
+            log("coordinator: checkpoint after step \(step): \(try saveCheckpoint())")
         } catch {
             log("coordinator: checkpoint after step \(step) failed, training goes on: \(error)")
         }
+    }
+
+    /// Writes the checkpoint after `step` steps; returns its path.
+    private func saveCheckpoint() throws -> String {
+        try Checkpoint.save(model: model, update: update, step: step,
+                            metadata: ["epoch": String(epoch), "epoch_start": String(epochStart),
+                                       "seed": String(configuration.training.seed),
+                                       "batch": String(configuration.training.batch),
+                                       "update": configuration.training.update.rawValue],
+                            directory: configuration.runDirectory + "/checkpoints")
     }
 
     /// Logs a dropped message, at most 100 lines in 10 s, counting the ones not logged, so a

@@ -57,6 +57,8 @@ public final class Trainer {
     /// Where the current epoch began, when a coordinator decides epochs (nil: step / epoch length).
     public private(set) var epochStart: (epoch: Int, step: Int)?
     private let step: GANStep
+    /// The in-process update's guard against a step that is not finite (nil for a worker).
+    private let finiteUpdate: FiniteLocalUpdate?
     /// The step, rank, worker count and epoch whose real batch is in `images` with D's pass on
     /// it already run (`prepare(step:)`), if any.
     private var prepared: Placement?
@@ -83,11 +85,18 @@ public final class Trainer {
         self.rank = rank
         model = GANModel(configuration.model, engine: engine, seed: configuration.seed,
                          widthDivisor: configuration.widthDivisor, dropout: configuration.dropout)
-        self.update = update ?? LocalUpdate(adamFor: model, generatorLearningRate: configuration.learningRate,
-                                            discriminatorLearningRate: configuration.effectiveDiscriminatorLearningRate)
+        if let update {
+            self.update = update
+            finiteUpdate = nil
+        } else {
+            let local = LocalUpdate(adamFor: model, generatorLearningRate: configuration.learningRate,
+                                    discriminatorLearningRate: configuration.effectiveDiscriminatorLearningRate)
+            self.update = local
+            finiteUpdate = FiniteLocalUpdate(local, model: model, mode: configuration.update)
+        }
         schedule = BatchSchedule(datasetCount: self.dataset.count, batchPerWorker: configuration.batch,
                                  workers: workers, seed: configuration.seed)
-        step = GANStep(model: model, update: self.update, mode: configuration.update)
+        step = GANStep(model: model, update: finiteUpdate ?? self.update, mode: configuration.update)
         step.injectNaNAt = configuration.injectNaNAt.map { $0 - 1 }
         random = CounterRandom(seed: configuration.seed)
         latent = Tensor(zeros: [configuration.batch, model.latentSize])
@@ -179,20 +188,29 @@ public final class Trainer {
         model.samples(fixedNoise)
     }
 
-    /// Trains from step `start` to `totalSteps`, telling `observer` about each step, sample grid
-    /// and checkpoint; checkpoints go to `checkpointDirectory` when given.
+    /// Trains from step `start` to `totalSteps`, or until `stop` is set (checked between
+    /// steps), telling `observer` about each step, sample grid and checkpoint; checkpoints go to
+    /// `checkpointDirectory` when given. Returns the steps completed.
     ///
     /// A non-finite loss stops the run with `TrainingError.diverged`, after the observer has
-    /// seen the step; the last checkpoint written before it stays the newest.
-    public func run(from start: Int = 0, checkpointDirectory: String?, observer: TrainingObserver) throws {
+    /// seen the step: in process, the step is not applied, and the parameters after the step
+    /// before it are checkpointed (unless a checkpoint holds them) and named in the error.
+    @discardableResult
+    public func run(from start: Int = 0, checkpointDirectory: String?, observer: TrainingObserver, stop: StopFlag? = nil) throws -> Int {
         let total = totalSteps
-        guard start < total else { return }
+        guard start < total else { return start }
         for s in start..<total {
+            if stop?.isStopped == true { return s }
+            finiteUpdate?.beginStep()
             let metrics = try trainStep(s)
             try observer.didStep(metrics, of: total)
-            guard metrics.generatorLoss.isFinite, metrics.discriminatorLoss.isFinite else {
+            guard metrics.generatorLoss.isFinite, metrics.discriminatorLoss.isFinite, finiteUpdate?.refused != true else {
+                var kept = "the last checkpoint is kept"
+                if let checkpointDirectory, finiteUpdate != nil {
+                    kept = "the last good checkpoint is " + (try checkpoint(step: s, unlessSavedIn: checkpointDirectory).map { "\($0.path) (after step \(s))" } ?? "none (no step completed)")
+                }
                 throw TrainingError(.diverged, path: "step \(metrics.step)",
-                                    "losses are not finite (G \(metrics.generatorLoss), D \(metrics.discriminatorLoss)); training stopped, the last checkpoint is kept")
+                                    "losses are not finite (G \(metrics.generatorLoss), D \(metrics.discriminatorLoss)); training stopped; \(kept)")
             }
             let done = s + 1
             if done % configuration.sampleEvery == 0 || done == total {
@@ -204,6 +222,16 @@ public final class Trainer {
                 try observer.didCheckpoint(step: done, path: path)
             }
         }
+        return total
+    }
+
+    /// Checkpoints the parameters as they are after `step` steps into `directory`, unless the
+    /// newest checkpoint there holds that step; returns its path and whether it was written
+    /// now, or nil after no step at all.
+    public func checkpoint(step: Int, unlessSavedIn directory: String) throws -> (path: String, written: Bool)? {
+        if let latest = Checkpoint.latest(in: directory), latest.hasSuffix("/" + Checkpoint.fileName(step: step)) { return (latest, false) }
+        guard step > 0, let local = update as? LocalUpdate else { return nil }
+        return (try Checkpoint.save(model: model, update: local, step: step, metadata: metadata, directory: directory), true)
     }
 
     /// Restores the newest checkpoint in `directory`, if any; returns the step to resume from.
@@ -227,4 +255,39 @@ public protocol TrainingObserver: AnyObject {
     func didGenerateSamples(step: Int, images: Tensor) throws
     /// After a checkpoint is written.
     func didCheckpoint(step: Int, path: String) throws
+}
+
+/// The in-process update, refused for a step whose losses or gradient norms are not finite: the
+/// parameters stay those after the step before (the moving statistics its passes changed, and
+/// in an alternating step D's update, are put back), so that they can be checkpointed.
+final class FiniteLocalUpdate: ParameterUpdate {
+    private let local: LocalUpdate
+    private let snapshots: [NetworkSnapshot]
+    private let mode: UpdateMode
+    /// True once a step was refused.
+    private(set) var refused = false
+
+    init(_ local: LocalUpdate, model: GANModel, mode: UpdateMode) {
+        self.local = local
+        self.mode = mode
+        snapshots = GANNetwork.allCases.map { NetworkSnapshot($0, of: model, update: local) }
+    }
+
+    /// Keeps what the coming step may change before it is refused: the moving statistics, and
+    /// in an alternating step all of D, updated before G's loss is known.
+    func beginStep() {
+        for snapshot in snapshots {
+            snapshot.take(mode == .alternating && snapshot.network == .discriminator ? .everything : .state)
+        }
+    }
+
+    func apply(_ networks: [GANNetwork], step: Int, metrics: StepMetrics) throws {
+        let measured = [metrics.generatorLoss, metrics.discriminatorLoss, metrics.generatorGradientNorm, metrics.discriminatorGradientNorm]
+        guard measured.allSatisfy(\.isFinite) else {
+            for snapshot in snapshots { snapshot.restore() }
+            refused = true
+            return
+        }
+        try local.apply(networks, step: step, metrics: metrics)
+    }
 }

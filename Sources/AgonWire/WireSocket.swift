@@ -61,7 +61,7 @@ public final class WireSocket: @unchecked Sendable {
     public private(set) var connectedEndpoints: [String] = []
 
     /// Keeps the context alive while the socket is open.
-    private let context: WireContext
+    let context: WireContext
     /// The libzmq socket; nil once closed.
     private(set) var handle: UnsafeMutableRawPointer?
 

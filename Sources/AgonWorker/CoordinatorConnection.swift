@@ -24,6 +24,8 @@ final class CoordinatorConnection {
     private let stop: StopFlag
     private let context: WireContext
     private var socket: WireSocket
+    /// Whether the socket's connection to the coordinator is up (nil if libzmq cannot say).
+    private var monitor: WireConnectionMonitor?
     private let workerID = UUID().uuidString
     private let clock = ContinuousClock()
     private var lastHeard: ContinuousClock.Instant
@@ -36,14 +38,28 @@ final class CoordinatorConnection {
         self.log = log
         context = try WireContext()
         socket = try CoordinatorConnection.connect(context, configuration)
+        monitor = try? WireConnectionMonitor(socket)
         lastHeard = clock.now
         lastSent = clock.now
     }
 
-    deinit { socket.close() }
+    deinit {
+        monitor?.close()   // before the socket it watches
+        socket.close()
+    }
+
+    /// False once the connection to the coordinator has dropped (its process is gone, say)
+    /// and not come back; true while it is up or cannot be watched.
+    var coordinatorConnected: Bool { monitor?.isConnected ?? true }
+
+    /// How long a send may wait for a coordinator to take it. A DEALER with no connection
+    /// (a coordinator that refused this worker's key, or was never there) blocks a send for
+    /// ever; with this it fails with `EAGAIN`, so that every stop ends.
+    static let sendTimeoutMilliseconds = 1000
 
     private static func connect(_ context: WireContext, _ configuration: WorkerConfiguration) throws -> WireSocket {
         var options = WireSocket.Options()
+        options.sendTimeoutMilliseconds = sendTimeoutMilliseconds
         if let curve = configuration.curve {
             options.security = .curveClient(serverPublicKey: curve.serverPublicKey, publicKey: curve.publicKey, secretKey: curve.secretKey)
         }
@@ -80,11 +96,12 @@ final class CoordinatorConnection {
     }
 
     /// The next message worth acting on; heartbeats are sent and counted here, and a silent
-    /// coordinator is reconnected to.
-    func receive() throws -> Incoming {
+    /// coordinator is reconnected to. Throws `CancellationError` once `leaving()` is true
+    /// (checked at least every 250 ms).
+    func receive(leaving: () -> Bool) throws -> Incoming {
         while true {
-            if stop.isStopped { throw CancellationError() }
-            if let message = try next(timeoutMilliseconds: Int(configuration.heartbeatInterval * 1000)) {
+            if leaving() { throw CancellationError() }
+            if let message = try next(timeoutMilliseconds: min(250, Int(configuration.heartbeatInterval * 1000))) {
                 lastHeard = clock.now
                 switch message {
                 case .parameters(let p): return .parameters(p)
@@ -98,7 +115,11 @@ final class CoordinatorConnection {
             }
             let now = clock.now
             if now - lastSent >= .seconds(configuration.heartbeatInterval) {
-                try send(.heartbeat(Heartbeat(step: 0)))
+                do {
+                    try send(.heartbeat(Heartbeat(step: 0)))
+                } catch let error as WireError where error.code == .zmq(EAGAIN) {
+                    // No connection takes it: the silence below reconnects.
+                }
             }
             if now - lastHeard > .seconds(configuration.heartbeatInterval * Double(configuration.liveness)) {
                 return .rejoined(try reconnect())
@@ -113,8 +134,10 @@ final class CoordinatorConnection {
         var backoff = 1.0
         while clock.now < giveUp {
             if stop.isStopped { throw CancellationError() }
+            monitor?.close()
             socket.close()
             socket = try CoordinatorConnection.connect(context, configuration)
+            monitor = try? WireConnectionMonitor(socket)
             do {
                 let welcome = try join(timeout: backoff)
                 log("worker: rejoined \(configuration.coordinator) as rank \(welcome.rank) at step \(welcome.step)")
@@ -126,8 +149,11 @@ final class CoordinatorConnection {
         throw WorkerError(.coordinatorGone, "\(configuration.coordinator): the coordinator has been gone for \(Int(configuration.reconnectTimeout)) s; giving up")
     }
 
-    /// Tells the coordinator this worker is leaving (best effort).
+    /// Tells the coordinator this worker is leaving (best effort; at most the send timeout). With
+    /// no connection up there is no one to tell: the socket closes with LINGER 0 and would
+    /// drop the message anyway.
     func leave(_ reason: String) {
+        guard coordinatorConnected else { return }
         try? send(.leave(Leave(reason: reason)))
     }
 

@@ -51,6 +51,13 @@ final class RemoteUpdate: ParameterUpdate {
     /// step's parameters: the worker runs the next step's pass of D on real data
     /// (`Trainer.prepare(step:)`). Its time is not counted as waiting.
     var prepareNextStep: ((Int) -> Void)?
+    /// When this worker first saw the stop while it waited on a reply to gradients it had sent.
+    private var stopSeen: ContinuousClock.Instant?
+
+    /// How long a stopped worker still waits for the parameters of a step whose gradients it
+    /// sent: the coordinator completes that step in its own grace, and the step's metrics are
+    /// then recorded.
+    static let stopGrace: Duration = .seconds(2)
 
     init(connection: CoordinatorConnection, stop: StopFlag) {
         self.connection = connection
@@ -122,7 +129,7 @@ final class RemoteUpdate: ParameterUpdate {
         // ahead of G's (which then come alone).
         var expected = networks
         while true {
-            let reply = try awaitParameters()
+            let reply = try awaitParameters(replyingTo: true)
             let received = GANNetwork.networks(phase: reply.phase)
             if networks.count == 2, received == [.discriminator] {
                 if Int(reply.step) == step, expected.count == 2 {
@@ -169,12 +176,24 @@ final class RemoteUpdate: ParameterUpdate {
     /// Forgets the current step's waiting: the step was abandoned.
     func discardWaiting() { pendingWaiting = 0 }
 
-    /// Waits for a parameters message, applies it, and returns it.
+    /// Whether a stopped worker leaves now: at once, unless it waits on the reply to gradients it
+    /// sent (`replyingTo`) from a coordinator still connected, and then after `stopGrace`.
+    private func leaving(replyingTo: Bool) -> Bool {
+        guard stop.isStopped else { return false }
+        guard replyingTo, connection.coordinatorConnected else { return true }
+        let now = clock.now
+        if stopSeen == nil { stopSeen = now }
+        return now - stopSeen! >= Self.stopGrace
+    }
+
+    /// Waits for a parameters message, applies it, and returns it. A stop ends the wait
+    /// (`CancellationError`) at once, or after `stopGrace` when it is for the reply to
+    /// gradients this worker sent (`replyingTo`).
     @discardableResult
-    func awaitParameters() throws -> Parameters {
+    func awaitParameters(replyingTo: Bool = false) throws -> Parameters {
         while true {
-            if stop.isStopped { throw CancellationError() }
-            switch try connection.receive() {
+            if leaving(replyingTo: replyingTo) { throw CancellationError() }
+            switch try connection.receive(leaving: { leaving(replyingTo: replyingTo) }) {
             case .parameters(let p):
                 guard let model else { continue }
                 let networks = GANNetwork.networks(phase: p.phase)

@@ -30,6 +30,7 @@ public final class Worker {
         SharedSegment.removeAbandoned(role: "worker")
         let connection = try CoordinatorConnection(configuration: configuration, stop: stop, log: log)
         let remote = RemoteUpdate(connection: connection, stop: stop)
+        var total: Int?
         do {
             let welcome = try connection.join(timeout: configuration.joinTimeout)
             var training: TrainingConfiguration
@@ -42,6 +43,7 @@ public final class Worker {
             let dataset = try ImageDataset.load(directory: training.dataDirectory, split: .train)
             let trainer = Trainer(configuration: training, engine: Engine(threads: 1), dataset: dataset, update: remote,
                                   rank: 0, workers: max(1, Int(welcome.world)))
+            total = trainer.totalSteps
             remote.model = trainer.model
             remote.prepareNextStep = { [unowned trainer] in trainer.prepare(step: $0) }
             remote.offerSharedMemory()
@@ -58,6 +60,7 @@ public final class Worker {
                 }
             }
             while true {
+                if stop.isStopped { throw CancellationError() }   // after a completed step: leave
                 let a = remote.assignment!
                 if a.step >= trainer.totalSteps {
                     try remote.awaitParameters()   // the run is over: the coordinator's `complete` ends it
@@ -92,10 +95,15 @@ public final class Worker {
             }
         } catch ExchangeInterruption.complete(let step) {
             connection.leave("the run is complete")
-            log("worker: the coordinator says the run is complete after step \(step)")
+            if let total, step < total {
+                log("worker: the coordinator ended the run after step \(step) of \(total)")   // at a diverged step, say
+            } else {
+                log("worker: the coordinator says the run is complete after step \(step)")
+            }
             return step
         } catch is CancellationError {
             connection.leave("stopped")
+            log("worker: stopped\(remote.assignment.map { " after step \($0.step)" } ?? "")")
             return nil
         }
     }

@@ -107,9 +107,7 @@ struct CoordinatorCommand: ParsableCommand {
         let coordinator = try Coordinator(configuration: configuration, datasetCount: dataset.count, log: logLine)
         events?.begin(source: "coordinator", generation: coordinator.generation)
         events?.recordGeneration(coordinator.generation, resumedFrom: coordinator.resumedFrom, settings: coordinator.generationSettings)
-        guard try coordinator.run(stop: signals.flag) else {
-            logLine("coordinator: stopped after step \(coordinator.step)")
-            throw ExitCode(130)
-        }
+        // Stopped: the coordinator has checkpointed and said so in its last line.
+        guard try coordinator.run(stop: signals.flag) else { throw ExitCode(130) }
     }
 }

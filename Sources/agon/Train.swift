@@ -45,7 +45,15 @@ struct Train: ParsableCommand {
         let total = trainer.totalSteps
         let model = trainer.model
         recorder.log("agon train: \(options.model.rawValue) (G \(model.generator.trainableCount) parameters, D \(model.discriminator.trainableCount)), batch \(options.batch), \(total) steps\(start > 0 ? ", resuming after step \(start)" : ""), run folder \(runDir)")
-        try trainer.run(from: start, checkpointDirectory: checkpoints, observer: recorder)
+        let signals = StopSignals()
+        let done = try trainer.run(from: start, checkpointDirectory: checkpoints, observer: recorder, stop: signals.flag)
         try recorder.finish()
+        if done < total {
+            // Stopped by a signal between steps: keep the last one.
+            let saved = try trainer.checkpoint(step: done, unlessSavedIn: checkpoints)
+            let note = saved.map { $0.written ? "checkpoint \($0.path)" : "checkpoint \($0.path) already holds it" } ?? "checkpoint: none (no step completed)"
+            recorder.log("agon train: stopped after step \(done); \(note)")
+            throw ExitCode(130)
+        }
     }
 }

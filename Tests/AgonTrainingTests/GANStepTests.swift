@@ -20,7 +20,8 @@ import Testing
         #expect(third.generatorLoss.isNaN)
         #expect(third.generatorGradientNorm.isNaN)
         #expect(third.discriminatorLoss.isFinite)
-        #expect(trainer.model.generator.trainableParameters.allSatisfy { $0.value.scalars.allSatisfy(\.isNaN) })
+        // In process, a step that is not finite is not applied: the parameters stay the last good ones.
+        #expect(trainer.model.generator.trainableParameters.allSatisfy { $0.value.scalars.allSatisfy(\.isFinite) })
     }
 
     @Test("Trainer.run stops with diverged at the injected step, after the observer saw it")
