@@ -46,12 +46,14 @@ struct Report {
             <style>body{font-family:sans-serif;margin:2em;color:#222}figure{display:inline-block;margin:.5em}
             figure img{width:600px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}
             td.w{font-size:85%;color:#555}table.alarms td{vertical-align:top}p.ok{color:#2a6}
-            figcaption{font-size:85%;color:#555}</style></head><body>
+            figcaption{font-size:85%;color:#555}p.w{font-size:85%;color:#555}</style></head><body>
             <h1>Agon run \(escape(URL(fileURLWithPath: runDirectory).lastPathComponent))</h1>
             <p>\(workers.count) event source(s), \(try store.scalarCount()) scalar values; \(live ? "live: this page reloads every 5 s" : "final")
             (written \(ISO8601DateFormatter().string(from: Date()))).</p>
             <h2>Health</h2>
             \(try alarmsSection())
+            <h2>Run</h2>
+            \(try runSection())
             <h2>Latest</h2><table><tr><th>metric</th><th>mean over workers</th><th>each worker @step</th></tr>
             \(rows)</table>
             <h2>Charts</h2>

@@ -39,24 +39,24 @@ extension Distributed {
         }
 
         /// Expects run.db to hold each of `workers` worker sources' `steps` steps exactly once
-        /// (the runs measure no sample quality, so the coordinator sends only grids):
-        /// the same values every step (`workerTags` among them), every step 1...steps once per
-        /// tag, sequence numbers without a gap or a repeat, and the coordinator's sample grids at
-        /// `sampleSteps`.
+        /// (the runs measure no sample quality, so the coordinator sends only the ranks each step
+        /// averaged and its grids): the same values every step (`workerTags` among them), every
+        /// step 1...steps once per tag, sequence numbers without a gap or a repeat, and the
+        /// coordinator's sample grids at `sampleSteps`.
         static func expectEveryEventOnce(_ db: String, workers: Int, steps: Int, sampleSteps: [Int]) throws {
-            let tags = try RunDatabase.rows(db, "SELECT DISTINCT tag FROM scalars ORDER BY tag").map { $0[0] }
+            let ofWorkers = "worker LIKE 'worker-%'"
+            let tags = try RunDatabase.rows(db, "SELECT DISTINCT tag FROM scalars WHERE \(ofWorkers) ORDER BY tag").map { $0[0] }
             #expect(Set(workerTags).isSubset(of: tags), "tags in run.db: \(tags)")
             let perStep = tags.count
-            let perSource = try RunDatabase.rows(db, "SELECT worker, count(*), count(DISTINCT seq) FROM scalars GROUP BY worker ORDER BY worker")
-            #expect(perSource.count == workers, "scalar sources in run.db: \(perSource)")
+            let perSource = try RunDatabase.rows(db, "SELECT worker, count(*), count(DISTINCT seq) FROM scalars WHERE \(ofWorkers) GROUP BY worker ORDER BY worker")
+            #expect(perSource.count == workers, "worker sources in run.db: \(perSource)")
             for row in perSource {
-                #expect(row[0].hasPrefix("worker-"), "scalars from \(row[0])")
                 #expect(row[1] == String(steps * perStep) && row[2] == String(steps),
                         "\(row[0]): \(row[1]) scalar values in \(row[2]) events, expected \(steps * perStep) in \(steps)")
             }
             let series = try RunDatabase.rows(db, """
                 SELECT worker, tag, count(*), count(DISTINCT step), min(step), max(step) FROM scalars
-                GROUP BY worker, tag ORDER BY worker, tag
+                WHERE \(ofWorkers) GROUP BY worker, tag ORDER BY worker, tag
                 """)
             #expect(series.count == workers * perStep, "\(series.count) (worker, tag) series, expected \(workers * perStep)")
             for worker in Set(series.map { $0[0] }) {
@@ -65,16 +65,23 @@ extension Distributed {
             for row in series where row[2...] != [String(steps), String(steps), "1", String(steps)] {
                 Issue.record("\(row[0]) \(row[1]): \(row[2]) values at \(row[3]) distinct steps from \(row[4]) to \(row[5]), expected steps 1...\(steps) once each")
             }
-            // A (worker, seq) is one event: one value of each tag, never a value twice.
+            // A (worker, incarnation, seq) is one event: one value of each tag, never a value twice.
             #expect(try RunDatabase.integer(db, """
-                SELECT count(*) FROM (SELECT 1 FROM scalars GROUP BY worker, seq HAVING count(*) != \(perStep) OR count(DISTINCT tag) != \(perStep))
+                SELECT count(*) FROM (SELECT 1 FROM scalars WHERE \(ofWorkers) GROUP BY worker, incarnation, seq
+                                      HAVING count(*) != \(perStep) OR count(DISTINCT tag) != \(perStep))
                 """) == 0, "an event holds other than one value of each of \(tags)")
-            // Every source's events numbered 0...last without a gap: a worker's identity, then a step each.
+            // The coordinator's record of each step: how many workers it averaged, once per step.
+            #expect(try RunDatabase.rows(db, """
+                SELECT count(*), count(DISTINCT step), min(step), max(step), min(value), max(value) FROM scalars
+                WHERE worker = 'coordinator' AND tag = 'contributors'
+                """) == [[String(steps), String(steps), "1", String(steps), "\(workers).0", "\(workers).0"]])
+            // Every source's events numbered 0...last without a gap: a worker's identity, then a
+            // step each; the coordinator's generation and identity, a step each, and its grids.
             let events = try RunDatabase.rows(db, "SELECT worker, count(*), min(seq), max(seq), sum(kind = 1), sum(kind = 2) FROM events GROUP BY worker ORDER BY worker")
             for row in events {
                 if row[0] == "coordinator" {
-                    let images = sampleSteps.count
-                    #expect(row[1...] == ["\(images + 1)", "0", "\(images)", "0", "\(images)"], "the coordinator's events: \(row)")
+                    let count = steps + sampleSteps.count + 2
+                    #expect(row[1...] == ["\(count)", "0", "\(count - 1)", "\(steps)", "\(sampleSteps.count)"], "the coordinator's events: \(row)")
                 } else {
                     #expect(row[1...] == ["\(steps + 1)", "0", "\(steps)", "\(steps)", "0"], "\(row[0])'s events: \(row)")
                 }

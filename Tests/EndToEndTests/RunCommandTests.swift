@@ -53,8 +53,8 @@ extension Distributed {
             endpoint = try #require((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["endpoint"] as? String)
             let children = ProcessTable.children(of: run.pid)
             #expect(children.count == 4, "agon run should have an aggregator, a coordinator and 2 workers as children, has \(children)")
-            #expect(ProcessTable.processes(mentioning: dir).filter { $0.pid != run.pid }.count == 2,
-                    "the aggregator's and the coordinator's command lines name the run folder")
+            #expect(ProcessTable.processes(mentioning: dir).filter { $0.pid != run.pid }.count == 4,
+                    "every child's command line names the run folder (the workers' through their spool folder in it)")
             #expect(ProcessTable.processes(mentioning: endpoint!).count == 2, "the workers' command lines name the endpoint")
 
             let signalled = Date()
@@ -82,7 +82,9 @@ extension Distributed {
                                             name: "agon run", watchdog: 60)
             var endpoint = "tcp://unknown"
             func leftovers() -> [(pid: Int32, commandLine: String)] {
-                (ProcessTable.processes(mentioning: dir) + ProcessTable.processes(mentioning: endpoint)).filter { $0.pid != run.pid }
+                var seen = Set<Int32>()
+                return (ProcessTable.processes(mentioning: dir) + ProcessTable.processes(mentioning: endpoint))
+                    .filter { $0.pid != run.pid && seen.insert($0.pid).inserted }
             }
             defer {
                 run.stop()

@@ -45,7 +45,7 @@ struct TrainCommandTests {
         #expect(resumed.last?.hasPrefix("40,") == true)
     }
 
-    @Test("writes run.db as a worker-0 of agon run, which agon plot draws; a resumed run numbers on")
+    @Test("writes run.db as a worker-0 of agon run, which agon plot draws; a resumed run is a new generation and incarnation")
     func runStore() throws {
         let dir = try AgonProcess.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -57,7 +57,8 @@ struct TrainCommandTests {
             #expect(result.status == 0, "sqlite3: \(result.stderr)")
             return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        #expect(try query("SELECT kind FROM events WHERE worker = 'worker-0' ORDER BY seq LIMIT 1") == "3")
+        // The generation's announcement (kind 5), then the identity (kind 3).
+        #expect(try query("SELECT group_concat(kind) FROM (SELECT kind FROM events WHERE worker = 'worker-0' ORDER BY seq LIMIT 2)") == "5,3")
         #expect(try query("SELECT rank FROM workers WHERE worker = 'worker-0'") == "0")
         #expect(try query("SELECT group_concat(step) FROM (SELECT step FROM scalars WHERE tag = 'g_loss' ORDER BY step)") == "1,2,3,4,5")
         #expect(try query("SELECT tag, step FROM images") == "samples|5")
@@ -66,11 +67,30 @@ struct TrainCommandTests {
         #expect(plot.status == 0, "agon plot failed: \(plot.stderr)")
         #expect(FileManager.default.fileExists(atPath: dir + "/report.html"))
 
-        let second = try AgonProcess.run(train + ["--steps", "7"])
+        let second = try AgonProcess.run(train + ["--steps", "7", "--lr", "0.0002"])
         #expect(second.status == 0, "resumed agon train failed: \(second.stderr)")
-        // 1 identity + 5 steps + 1 grid, then 1 + 2 + 1: every event kept, numbered 0 to 10.
-        #expect(try query("SELECT count(*), min(seq), max(seq) FROM events WHERE worker = 'worker-0'") == "11|0|10")
+        #expect(second.stderr.contains("agon train: the run goes on with --lr 0.0001 → 0.0002"), "\(second.stderr)")
+        // Generation 1: announcement, identity, 5 steps, 1 grid; generation 2 (resumed after
+        // step 5): announcement, identity, 2 steps, 1 grid. Each incarnation numbered from 0.
+        #expect(try query("""
+            SELECT group_concat(n, ' ') FROM (SELECT count(*) || ':' || min(seq) || '-' || max(seq) AS n FROM events
+            WHERE worker = 'worker-0' GROUP BY incarnation ORDER BY incarnation)
+            """) == "8:0-7 5:0-4")
+        #expect(try query("SELECT group_concat(generation || '@' || resumed_from, ' ') FROM generations") == "1@0 2@5")
         #expect(try query("SELECT max(step) FROM scalars WHERE tag = 'g_loss'") == "7")
+
+        // Another model in the same folder is refused in one line, naming the way out; --restart
+        // moves the earlier run aside and starts afresh.
+        let other = try AgonProcess.run(train + ["--steps", "7", "--model", "seed-mlp"])
+        #expect(other.status == 64, "\(other.stderr)")
+        #expect(other.stderr.contains("holds a run of other networks (--model mlp → seed-mlp); use --restart"), "\(other.stderr)")
+        let fresh = try AgonProcess.run(train + ["--steps", "3", "--model", "seed-mlp", "--restart"])
+        #expect(fresh.status == 0, "agon train --restart failed: \(fresh.stderr)")
+        #expect(try query("SELECT group_concat(generation || '@' || resumed_from, ' ') FROM generations") == "1@0")
+        let aside = try FileManager.default.contentsOfDirectory(atPath: (dir as NSString).deletingLastPathComponent)
+            .filter { $0.hasPrefix((dir as NSString).lastPathComponent + ".restarted-") }
+        #expect(aside.count == 1, "the earlier run's folder: \(aside)")
+        for name in aside { try? FileManager.default.removeItem(atPath: (dir as NSString).deletingLastPathComponent + "/" + name) }
     }
 
     @Test("the same seed gives the same checkpoint, bit for bit; another seed does not")
