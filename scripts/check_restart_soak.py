@@ -38,6 +38,8 @@ import subprocess
 import sys
 import time
 
+from run_timeline import current_timeline
+
 
 def agon_processes(run_dir):
     """PIDs of processes whose command line names `run_dir` (agon run and its children)."""
@@ -178,23 +180,6 @@ def compare_checkpoints(expected_path, actual_path):
         if expected_meta.get(key) != actual_meta.get(key):
             problems.append(f"checkpoint metadata {key}: {expected_meta.get(key)!r} uninterrupted, {actual_meta.get(key)!r} soaked")
     return problems, len(expected)
-
-
-def current_timeline(db):
-    """A function (worker, incarnation, step) -> bool: whether a value is on the current timeline."""
-    tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if "generations" not in tables:   # a run.db of schema 1 (before restarts were told apart)
-        return lambda worker, incarnation, step: True
-    resumed = dict(db.execute("SELECT generation, resumed_from FROM generations"))
-    generation_of = {(w, i): g for w, i, g in db.execute("SELECT worker, incarnation, generation FROM incarnations")}
-    cutoffs = {}
-    for (worker, incarnation), generation in generation_of.items():
-        later = [s for g, s in resumed.items() if g > generation]
-        cutoffs[(worker, incarnation)] = min(later) if generation > 0 and later else None
-    def is_current(worker, incarnation, step):
-        cutoff = cutoffs.get((worker, incarnation))
-        return cutoff is None or step <= cutoff
-    return is_current
 
 
 def check_store(run_dir, steps, worker_kills):

@@ -23,6 +23,8 @@ import os
 import sqlite3
 import sys
 
+from run_timeline import current_timeline
+
 MAX_REPORTED_PER_SERIES = 5
 
 
@@ -41,17 +43,21 @@ def same_float32(actual, expected):
 
 
 def read_store(path):
-    """{source: {"scalars": {tag: [(step, value)]}, "images": {tag: [(step, width, height, png)]}}}."""
+    """{source: {"scalars": {tag: [(step, value)]}, "images": {tag: [(step, width, height, png)]}}}, the
+    current timeline only (what a resumed run superseded is what TensorBoard's restart purge drops)."""
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
     try:
+        is_current = current_timeline(db)
         sources = {}
-        for worker, tag, step, value in db.execute(
-                "SELECT worker, tag, step, value FROM scalars ORDER BY worker, tag, step, seq, position"):
-            sources.setdefault(worker, {"scalars": {}, "images": {}})["scalars"].setdefault(tag, []).append((step, value))
-        for worker, tag, step, width, height, png in db.execute(
-                "SELECT worker, tag, step, width, height, png FROM images ORDER BY worker, tag, step, seq"):
-            sources.setdefault(worker, {"scalars": {}, "images": {}})["images"].setdefault(tag, []).append(
-                (step, width, height, bytes(png)))
+        for worker, incarnation, tag, step, value in db.execute(
+                "SELECT worker, incarnation, tag, step, value FROM scalars ORDER BY worker, tag, step, incarnation, seq, position"):
+            if is_current(worker, incarnation, step):
+                sources.setdefault(worker, {"scalars": {}, "images": {}})["scalars"].setdefault(tag, []).append((step, value))
+        for worker, incarnation, tag, step, width, height, png in db.execute(
+                "SELECT worker, incarnation, tag, step, width, height, png FROM images ORDER BY worker, tag, step, incarnation, seq"):
+            if is_current(worker, incarnation, step):
+                sources.setdefault(worker, {"scalars": {}, "images": {}})["images"].setdefault(tag, []).append(
+                    (step, width, height, bytes(png)))
         return sources
     finally:
         db.close()

@@ -22,7 +22,12 @@ public final class Aggregator: @unchecked Sendable {
     /// Stored events not yet in the TensorBoard files, written when intake is idle so that a
     /// burst is stored and acknowledged first. What a killed aggregator owed them is replayed
     /// from run.db when it starts again (`tensorboard_through/<source>` in the meta table).
-    private var tensorBoardQueue: [(source: SourceIncarnation, events: [WireEvent])] = []
+    private var tensorBoardQueue: [TensorBoardBatch] = []
+    /// Events of a generation not announced yet, held back from the TensorBoard files until
+    /// its announcement says which step it resumed after (Aggregator+Restarts.swift).
+    var tensorBoardWaiting: [TensorBoardBatch] = []
+    /// Each generation announced so far, and the step it resumed after.
+    var resumes: [Int64: Int64] = [:]
     private var tensorBoardQueued = 0
     private var aggregate: EventFileWriter?
     private var lastRender = ContinuousClock.now
@@ -49,10 +54,12 @@ public final class Aggregator: @unchecked Sendable {
         let store = try RunStore(path: configuration.runDirectory + "/run.db")
         self.store = store
         let (monitor, missed) = try HealthMonitor.rebuilt(from: store)
+        for generation in try store.generations() { resumes[generation.generation] = generation.resumedFrom }
         health = monitor
         let info = try JSONSerialization.data(withJSONObject: ["endpoint": endpoint, "pid": Int(getpid())], options: [.sortedKeys])
         try Data(info).write(to: URL(fileURLWithPath: configuration.runDirectory + "/aggregator.json"), options: .atomic)
         log("aggregator: listening on \(endpoint); \(try store.scalarCount()) scalar values already in \(configuration.runDirectory)/run.db")
+        try writeRestarts()
         try replayTensorBoard()
         let alarms = try store.alarms().filter { $0.worker == HealthMonitor.source }
         if !alarms.isEmpty { log("aggregator: \(alarms.count) alarm(s) already raised: \(alarms.map(\.name).joined(separator: ", "))") }
@@ -149,8 +156,9 @@ public final class Aggregator: @unchecked Sendable {
             let new = zip(batch.events, fresh).filter(\.1).map(\.0)
             if !new.isEmpty {
                 dirty = true
-                tensorBoardQueue.append((SourceIncarnation(worker: batch.source, incarnation: batch.incarnation), new))
-                tensorBoardQueued += new.count
+                queueForTensorBoard(TensorBoardBatch(source: SourceIncarnation(worker: batch.source, incarnation: batch.incarnation),
+                                                     generation: batch.generation, events: new))
+                for case .generation(let number, let resumedFrom, _) in new.map(\.payload) { announce(number, resumedFrom: resumedFrom) }
             }
             let next = (try? store.nextSequence(worker: batch.source, incarnation: batch.incarnation)) ?? 0
             let through = batch.events.last.map { $0.seq + 1 } ?? 0   // seq < Int64.max: checked in decoding
@@ -182,12 +190,12 @@ public final class Aggregator: @unchecked Sendable {
 
     /// Writes the queued events to the TensorBoard files, then records, per incarnation, that
     /// every event below its first missing seq is in them.
-    private func flushTensorBoard() {
+    func flushTensorBoard() {
         guard !tensorBoardQueue.isEmpty else { return }
         var sources = Set<SourceIncarnation>()
-        for (source, events) in tensorBoardQueue {
-            writeTensorBoard(source: source.worker, events)
-            sources.insert(source)
+        for batch in tensorBoardQueue {
+            writeTensorBoard(source: batch.source.worker, current(batch))
+            sources.insert(batch.source)
         }
         tensorBoardQueue.removeAll(keepingCapacity: true)
         tensorBoardQueued = 0
@@ -221,20 +229,36 @@ public final class Aggregator: @unchecked Sendable {
             events.sort { $0.seq < $1.seq }
             if !events.isEmpty {
                 log("aggregator: writing \(events.count) stored event(s) of \(source.worker) the TensorBoard files did not have yet")
-                tensorBoardQueue.append((source, events))
-                tensorBoardQueued += events.count
+                queueForTensorBoard(TensorBoardBatch(source: source, generation: info.generation, events: events))
             }
         }
         flushTensorBoard()
     }
 
+    /// Adds `batch` to what the next flush writes, or holds it back until its generation is announced.
+    func queueForTensorBoard(_ batch: TensorBoardBatch) {
+        if batch.generation > 1 && resumes[batch.generation] == nil {
+            tensorBoardWaiting.append(batch)
+        } else {
+            tensorBoardQueue.append(batch)
+            tensorBoardQueued += batch.events.count
+        }
+    }
+
+    /// The writer of a source's TensorBoard folder, made on first use.
+    func writer(of source: String) throws -> EventFileWriter {
+        if let writer = tensorBoard[source] { return writer }
+        let writer = try EventFileWriter(directory: configuration.runDirectory + "/tensorboard/" + Self.folderName(source),
+                                         wallTime: Date().timeIntervalSince1970, host: ProcessInfo.processInfo.hostName, pid: getpid())
+        tensorBoard[source] = writer
+        return writer
+    }
+
     /// Appends new scalars and images to the source's own TensorBoard folder.
     private func writeTensorBoard(source: String, _ events: [WireEvent]) {
+        guard !events.isEmpty else { return }
         do {
-            let writer = try tensorBoard[source] ?? EventFileWriter(directory: configuration.runDirectory + "/tensorboard/" + Self.folderName(source),
-                                                                    wallTime: Date().timeIntervalSince1970,
-                                                                    host: ProcessInfo.processInfo.hostName, pid: getpid())
-            tensorBoard[source] = writer
+            let writer = try writer(of: source)
             for event in events {
                 switch event.payload {
                 case .scalars(let values):

@@ -16,6 +16,9 @@ public enum EventProtobuf {
             case fileVersion(String)
             /// `summary` (5): the values logged at this step.
             case summary(Summary)
+            /// `session_log` (7) with `status` START: the run started again at this step, and
+            /// TensorBoard's reader drops what it read before at this step and after.
+            case sessionStart
         }
 
         /// `wall_time` (1, double): seconds since the Unix epoch.
@@ -42,6 +45,8 @@ public enum EventProtobuf {
                 encoder.lengthDelimited(Array(version.utf8), key: 0x1A, always: true)
             case .summary(let summary):
                 encoder.lengthDelimited(summary.encoded(), key: 0x2A, always: true)
+            case .sessionStart:
+                encoder.lengthDelimited([0x08, 0x01], key: 0x3A, always: true)   // SessionLog{status (1): START = 1}
             case nil:
                 break
             }
