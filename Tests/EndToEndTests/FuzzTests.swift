@@ -47,6 +47,10 @@ extension Distributed {
 
             let steps = try RunDatabase.integer(db, "SELECT count(DISTINCT step) FROM scalars WHERE worker LIKE 'worker-%' AND tag = 'g_loss'")
             #expect(steps == 40, "the worker's steps in run.db: \(steps)")
+            let refused = try RunDatabase.integer(db, "SELECT count(*) FROM refused WHERE worker = 'coordinator' OR worker LIKE 'worker-%'")
+            #expect(refused == 0, "events of Agon's own sources were refused")
+            let kinds = try RunDatabase.rows(db, "SELECT kind, count(*) FROM events WHERE worker = 'coordinator' GROUP BY kind ORDER BY kind")
+            print("FuzzTests: the coordinator's events by kind: \(kinds)")
             // Drop lines are rate-limited: at most 100 per 10 s window, plus one count per window.
             for (name, process) in [("aggregator", aggregator), ("coordinator", coordinator)] {
                 let lines = process.stderr.split(separator: "\n")
