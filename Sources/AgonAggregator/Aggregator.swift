@@ -18,7 +18,16 @@ public final class Aggregator: @unchecked Sendable {
     let store: RunStore
     private var pending: [(peer: [UInt8], batch: EventBatch)] = []
     private var lastWriteError: String?
-    private var tensorBoard: [String: EventFileWriter] = [:]
+    /// One TensorBoard writer per source folder, at most ``openWriterLimit`` open at once.
+    private lazy var tensorBoard = EventFileWriterCache(capacity: Self.openWriterLimit) { [configuration] folder in
+        try EventFileWriter(directory: configuration.runDirectory + "/tensorboard/" + folder,
+                            wallTime: Date().timeIntervalSince1970, host: ProcessInfo.processInfo.hostName, pid: getpid())
+    }
+    /// The most TensorBoard files open at once, whatever the number of sources: well under the
+    /// usual 1,024 descriptors a process may hold.
+    static let openWriterLimit = 128
+    /// Lines about dropped or refused messages, rate-limited.
+    private var dropLog = DropLog(prefix: "aggregator: ")
     /// Stored events not yet in the TensorBoard files, written when intake is idle so that a
     /// burst is stored and acknowledged first. What a killed aggregator owed them is replayed
     /// from run.db when it starts again (`tensorboard_through/<source>` in the meta table).
@@ -53,12 +62,13 @@ public final class Aggregator: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: configuration.runDirectory, withIntermediateDirectories: true)
         let store = try RunStore(path: configuration.runDirectory + "/run.db")
         self.store = store
-        let (monitor, missed) = try HealthMonitor.rebuilt(from: store)
+        let (monitor, missed, skipped) = try HealthMonitor.rebuilt(from: store)
         for generation in try store.generations() { resumes[generation.generation] = generation.resumedFrom }
         health = monitor
         let info = try JSONSerialization.data(withJSONObject: ["endpoint": endpoint, "pid": Int(getpid())], options: [.sortedKeys])
         try Data(info).write(to: URL(fileURLWithPath: configuration.runDirectory + "/aggregator.json"), options: .atomic)
         log("aggregator: listening on \(endpoint); \(try store.scalarCount()) scalar values already in \(configuration.runDirectory)/run.db")
+        if skipped > 0 { log("aggregator: skipped \(skipped) stored value(s) or image(s) out of range when rebuilding the health alarms (an older build stored them)") }
         try writeRestarts()
         try replayTensorBoard()
         let alarms = try store.alarms().filter { $0.worker == HealthMonitor.source }
@@ -68,7 +78,7 @@ public final class Aggregator: @unchecked Sendable {
 
     deinit {
         aggregate?.close()
-        for writer in tensorBoard.values { writer.close() }
+        tensorBoard.closeAll()
         socket.close()
     }
 
@@ -84,7 +94,7 @@ public final class Aggregator: @unchecked Sendable {
                 }
             } catch {
                 guard error.code == .oversized else { throw error }
-                log("aggregator: dropped a message: \(error)")
+                dropped("dropped a message: \(error)")
             }
             if !pending.isEmpty { storePending() }
             if !unstoredAlarms.isEmpty { storeAlarms() }
@@ -121,24 +131,56 @@ public final class Aggregator: @unchecked Sendable {
         do {
             message = try WireMessage.decode(Array(frames.dropFirst()))
         } catch {
-            log("aggregator: dropped a message from \(WireSocket.describePeer(peer).prefix(32)): \(error)")
+            let from = "dropped a message from \(WireSocket.describePeer(peer).prefix(32)): \(error)"
+            // An events batch whose header reads but whose events do not (a seq out of range,
+            // an unknown payload code) is answered as refused, so its source stops resending.
+            guard let header = EventBatch.header(of: Array(frames.dropFirst())) else { return dropped(from) }
+            dropped(from + "; answered as \(header.count) refused event(s)")
+            refuse(header, reason: "batch not stored: \(error)", to: peer)
             return
         }
         guard case .events(let batch) = message else {
-            log("aggregator: dropped an unexpected \(message.kindName) message")
+            dropped("dropped an unexpected \(message.kindName) message")
+            return
+        }
+        if let problem = EventLimits.problem(run: batch.run, source: batch.source) {
+            dropped("refused a batch of \(batch.events.count) event(s) from \(WireSocket.describePeer(peer).prefix(32)): \(problem)")
+            refuse(EventBatch.Header(run: batch.run, source: batch.source, incarnation: batch.incarnation,
+                                     generation: batch.generation, count: Int32(batch.events.count)),
+                   reason: "batch not stored: \(problem)", to: peer)
             return
         }
         pending.append((peer, batch))
         storePending()
     }
 
+    /// Logs `line` within the drop log's rate.
+    private func dropped(_ line: String) {
+        for line in dropLog.record(line) { log(line) }
+    }
+
+    /// Answers a batch that will never be stored: every event of it refused, nothing stored, and
+    /// `receivedThrough` equal to `nextSequence`, so that its source is asked for no resend.
+    private func refuse(_ header: EventBatch.Header, reason: String, to peer: [UInt8]) {
+        let next = (try? store.nextSequence(worker: header.source, incarnation: header.incarnation)) ?? 0
+        try? socket.send(.eventAck(EventAck(source: header.source, incarnation: header.incarnation, nextSequence: next,
+                                            receivedThrough: next, refused: max(header.count, 0), reason: reason)), to: peer)
+    }
+
     /// Writes every pending batch, in arrival order, and acknowledges each once stored. A failure
     /// leaves it (and those after it) pending, to try again at the next poll.
     private func storePending() {
         while let (peer, batch) = pending.first {
-            let events = batch.events.map {
-                RunEvent(worker: batch.source, incarnation: batch.incarnation, generation: batch.generation,
-                         seq: $0.seq, step: $0.step, wallTime: $0.wallTime, payload: Self.payload($0.payload))
+            // Checked before storing: an event out of range is stored as refused (its seq
+            // answered, its payload dropped), so nothing stored can crash a later reader.
+            let problems = batch.events.map { EventLimits.problem(seq: $0.seq, step: $0.step, wallTime: $0.wallTime, payload: $0.payload) }
+            let events = zip(batch.events, problems).map { event, problem in
+                problem == nil
+                    ? RunEvent(worker: batch.source, incarnation: batch.incarnation, generation: batch.generation,
+                               seq: event.seq, step: event.step, wallTime: event.wallTime, payload: Self.payload(event.payload))
+                    : RunEvent(worker: batch.source, incarnation: batch.incarnation, generation: batch.generation,
+                               seq: event.seq, step: 0, wallTime: event.wallTime.isFinite ? event.wallTime : .nan,
+                               payload: .refused(reason: problem!))
             }
             let fresh: [Bool]
             do {
@@ -152,8 +194,13 @@ public final class Aggregator: @unchecked Sendable {
             if lastWriteError != nil { log("aggregator: storing events again") }
             lastWriteError = nil
             pending.removeFirst()
-            watchHealth(source: batch.source, zip(events, fresh).filter(\.1).map(\.0))
-            let new = zip(batch.events, fresh).filter(\.1).map(\.0)
+            let refused = problems.compactMap { $0 }
+            if let first = refused.first {
+                dropped("refused \(refused.count) event(s) of \(batch.source.debugDescription.prefix(60)): \(first)")
+            }
+            let usable = zip(fresh, problems).map { $0 && $1 == nil }
+            watchHealth(source: batch.source, zip(events, usable).filter(\.1).map(\.0))
+            let new = zip(batch.events, usable).filter(\.1).map(\.0)
             if !new.isEmpty {
                 dirty = true
                 queueForTensorBoard(TensorBoardBatch(source: SourceIncarnation(worker: batch.source, incarnation: batch.incarnation),
@@ -164,7 +211,10 @@ public final class Aggregator: @unchecked Sendable {
             let through = batch.events.last.map { $0.seq + 1 } ?? 0   // seq < Int64.max: checked in decoding
             // A peer that does not read its acknowledgements must not block intake: the send
             // times out, and the source resends after its silence, which is harmless.
-            try? socket.send(.eventAck(EventAck(source: batch.source, incarnation: batch.incarnation, nextSequence: next, receivedThrough: through)), to: peer)
+            // A resent batch is answered with its refusals again: the check is the same, and the
+            // source may have missed the first answer.
+            try? socket.send(.eventAck(EventAck(source: batch.source, incarnation: batch.incarnation, nextSequence: next, receivedThrough: through,
+                                                refused: Int32(refused.count), reason: refused.first ?? "")), to: peer)
         }
     }
 
@@ -227,6 +277,12 @@ public final class Aggregator: @unchecked Sendable {
                 WireEvent(seq: $0.seq, step: $0.step, wallTime: $0.wallTime, payload: .image(tag: $0.tag, width: Int32($0.width), height: Int32($0.height), png: $0.png))
             }
             events.sort { $0.seq < $1.seq }
+            // Rows an older build stored without these checks are skipped, and said so.
+            let usable = events.filter { EventLimits.problem(seq: $0.seq, step: $0.step, wallTime: $0.wallTime, payload: $0.payload) == nil }
+            if usable.count < events.count {
+                log("aggregator: skipped \(events.count - usable.count) stored event(s) of \(source.worker) out of range for TensorBoard (an older build stored them)")
+                events = usable
+            }
             if !events.isEmpty {
                 log("aggregator: writing \(events.count) stored event(s) of \(source.worker) the TensorBoard files did not have yet")
                 queueForTensorBoard(TensorBoardBatch(source: source, generation: info.generation, events: events))
@@ -245,13 +301,9 @@ public final class Aggregator: @unchecked Sendable {
         }
     }
 
-    /// The writer of a source's TensorBoard folder, made on first use.
+    /// The writer of a source's TensorBoard folder (a bounded number stay open).
     func writer(of source: String) throws -> EventFileWriter {
-        if let writer = tensorBoard[source] { return writer }
-        let writer = try EventFileWriter(directory: configuration.runDirectory + "/tensorboard/" + Self.folderName(source),
-                                         wallTime: Date().timeIntervalSince1970, host: ProcessInfo.processInfo.hostName, pid: getpid())
-        tensorBoard[source] = writer
-        return writer
+        try tensorBoard.writer(for: Self.folderName(source))
     }
 
     /// Appends new scalars and images to the source's own TensorBoard folder.
@@ -283,6 +335,10 @@ public final class Aggregator: @unchecked Sendable {
         aggregate = writer
         return writer
     }
+
+    /// How many TensorBoard files are open now (at most ``openWriterLimit``, and one more for
+    /// the aggregate).
+    var openWriterCount: Int { tensorBoard.openCount }
 
     /// Draws the plots, sample grids and report from run.db.
     func render(live: Bool = true) {

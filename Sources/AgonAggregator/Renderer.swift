@@ -60,8 +60,10 @@ public struct Renderer {
             for (tag, name) in chart.tags {
                 var lines: [ChartSeries.Worker] = []
                 for worker in workers {
+                    // Steps out of range (stored unchecked by an older build) are left out.
                     let data = try store.scalars(tag: tag, worker: worker)
-                    if !data.steps.isEmpty { lines.append((worker, data.steps.map(Double.init), data.values)) }
+                    let kept = data.steps.indices.filter { EventLimits.steps.contains(data.steps[$0]) }
+                    if !kept.isEmpty { lines.append((worker, kept.map { Double(data.steps[$0]) }, kept.map { data.values[$0] })) }
                 }
                 series.append(ChartSeries(name: name, workers: lines))
             }
@@ -82,7 +84,10 @@ public struct Renderer {
         try FileManager.default.createDirectory(atPath: samples, withIntermediateDirectories: true)
         var written: [(step: Int64, file: String)] = []
         var grids: [(label: String, png: [UInt8])] = []
-        for image in try store.images(tag: "samples") where written.last?.step != image.step {
+        let usable = try store.images(tag: "samples").filter {
+            EventLimits.steps.contains($0.step) && EventLimits.imageProblem(width: $0.width, height: $0.height, png: $0.png) == nil
+        }
+        for image in usable where written.last?.step != image.step {
             let file = String(format: "step-%08d.png", image.step)
             if !FileManager.default.fileExists(atPath: samples + "/" + file) {
                 try Data(image.png).write(to: URL(fileURLWithPath: samples + "/" + file), options: .atomic)

@@ -50,7 +50,7 @@ public final class Coordinator {
     private var publishedSequence: UInt64 = 0
     /// Set when an average held NaN or infinity: the run stops without applying it.
     private var diverged: TrainingError?
-    private var dropWindow: (start: ContinuousClock.Instant?, logged: Int, suppressed: Int) = (nil, 0, 0)
+    private var dropLog = DropLog(prefix: "coordinator: ")
     private let clock = ContinuousClock()
     /// Each network as the last completed step left it, taken before the network is averaged,
     /// so that a step stopped half-way (diverged, or interrupted) can be undone and the step
@@ -562,17 +562,7 @@ public final class Coordinator {
     /// Logs a dropped message, at most 100 lines in 10 s, counting the ones not logged, so a
     /// peer sending garbage cannot flood the log.
     private func dropped(_ what: String, _ error: any Error) {
-        let now = clock.now
-        if dropWindow.start == nil || now - dropWindow.start! >= .seconds(10) {
-            if dropWindow.suppressed > 0 { log("coordinator: \(dropWindow.suppressed) more dropped messages were not logged") }
-            dropWindow = (now, 0, 0)
-        }
-        guard dropWindow.logged < 100 else {
-            dropWindow.suppressed += 1
-            return
-        }
-        dropWindow.logged += 1
-        log("coordinator: dropped \(what): \(error)")
+        for line in dropLog.record("dropped \(what): \(error)", now: clock.now) { log(line) }
     }
 
     // MARK: Sending

@@ -105,7 +105,7 @@ extension RunStore {
             insert.bind(8, event.incarnation)
             for (position, scalar) in values.enumerated() {
                 insert.bind(3, scalar.tag)
-                insert.bind(5, scalar.value)
+                insert.bind(5, scalar: scalar.value)
                 insert.bind(7, Int64(position))
                 try insert.run(db)
             }

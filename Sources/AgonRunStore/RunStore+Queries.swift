@@ -83,7 +83,7 @@ extension RunStore {
             while try query.step(db) {
                 if current != nil, !current!.isCurrent(worker: worker, incarnation: query.int64(3), step: query.int64(0)) { continue }
                 steps.append(query.int64(0))
-                values.append(query.isNull(1) ? .nan : query.double(1))
+                values.append(query.scalarValue(1))
                 wallTimes.append(query.isNull(2) ? .nan : query.double(2))
             }
         } catch {

@@ -18,7 +18,7 @@ extension RunStore {
             query.bind(3, incarnation)
             while try query.step(db) {
                 let seq = query.int64(0)
-                let value = ScalarValue(tag: query.string(3), value: query.isNull(4) ? .nan : query.double(4))
+                let value = ScalarValue(tag: query.string(3), value: query.scalarValue(4))
                 if events.last?.seq == seq {
                     events[events.count - 1].values.append(value)
                 } else {

@@ -31,6 +31,18 @@ final class Statement {
     func bind(_ index: Int32, _ value: Double) { sqlite3_bind_double(handle, index, value) }
     func bindNull(_ index: Int32) { sqlite3_bind_null(handle, index) }
 
+    /// Binds a scalar's value so that it reads back bit for bit through ``scalarValue(_:)``:
+    /// SQLite writes an integral REAL as an integer, which loses the sign of −0.0, so −0.0
+    /// binds as the 8-byte BLOB of its IEEE 754 bits, big-endian (x'8000000000000000'); NaN
+    /// binds as NULL (SQLite's own conversion); anything else as a REAL.
+    func bind(_ index: Int32, scalar value: Double) {
+        if value == 0 && value.sign == .minus {
+            bind(index, blob: withUnsafeBytes(of: value.bitPattern.bigEndian) { Array($0) })
+        } else {
+            bind(index, value)
+        }
+    }
+
     /// Binds `text` as UTF-8; an empty string binds as '' (not NULL).
     func bind(_ index: Int32, _ text: String) {
         var text = text
@@ -83,6 +95,18 @@ final class Statement {
     func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
     func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+
+    /// A scalar's value as ``bind(_:scalar:)`` stored it: NULL is NaN, an 8-byte BLOB the
+    /// big-endian bits of a Double (−0.0), anything else SQLite's REAL.
+    func scalarValue(_ column: Int32) -> Double {
+        switch sqlite3_column_type(handle, column) {
+        case SQLITE_NULL: return .nan
+        case SQLITE_BLOB:
+            let bytes = blob(column)
+            return bytes.count == 8 ? Double(bitPattern: bytes.reduce(0) { $0 << 8 | UInt64($1) }) : .nan
+        default: return double(column)
+        }
+    }
 
     func string(_ column: Int32) -> String {
         guard let text = sqlite3_column_text(handle, column) else { return "" }

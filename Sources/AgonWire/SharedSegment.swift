@@ -56,7 +56,10 @@ public final class SharedSegment: @unchecked Sendable {
         self.bytes = bytes
     }
 
-    deinit { munmap(base, bytes) }
+    deinit {
+        if !writable { ShrinkGuard.unregister(base) }
+        munmap(base, bytes)
+    }
 
     /// Makes a new segment of `count` values for this process to write, readable and writable
     /// by this user only: `/dev/shm/agon-ROLE-PID-RANDOM`.
@@ -87,34 +90,69 @@ public final class SharedSegment: @unchecked Sendable {
         return SharedSegment(path: path, token: token, count: count, writable: true, base: base, bytes: bytes)
     }
 
-    /// Maps a segment another process made, for reading, if it is the one described: it exists
-    /// on this machine, holds `count` values and carries `token`.
+    /// Maps a segment another process made, for reading, if it is the one described: a regular
+    /// file of this user at a path of the pattern `/dev/shm/agon-ROLE-PID-HEX` (ROLE lower-case
+    /// letters and digits, PID decimal, HEX 12 lower-case hex digits, as `create` names them),
+    /// holding `count` values and carrying `token`.
+    ///
+    /// The file is opened without following a symlink and without blocking (a FIFO is refused,
+    /// not waited on). The mapping is guarded: should the file shrink under it later (another
+    /// process truncates it), a read of the lost pages gets zeros instead of SIGBUS, and
+    /// ``isIntact`` turns false.
     ///
     /// - Throws: `WireError` with code `.io(errno)` if the file cannot be opened or mapped
-    ///   (another machine, another user, already removed), `.malformed` if it is not that segment.
+    ///   (another machine, already removed), `.malformed` if it is not that segment (a path
+    ///   outside the pattern, not a regular file, another user's, another size, header, token).
     public static func open(path: String, token: [UInt8], count: Int) throws(WireError) -> SharedSegment {
-        guard path.hasPrefix(directory + "/agon-"), !path.contains("/.."), count >= 1 else {
-            throw WireError(.malformed, "\(path): not an agon shared-memory segment path (or a count of \(count))")
+        guard isSegmentPath(path), count >= 1 else {
+            throw WireError(.malformed, "\(path): not an agon shared-memory segment path, \(directory)/agon-ROLE-PID-HEX (or a count of \(count))")
         }
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        let fd = Glibc.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw WireError.io("\(path): opening the shared-memory segment", errno: errno) }
         defer { Glibc.close(fd) }
         var info = stat()
+        guard fstat(fd, &info) == 0 else { throw WireError.io("\(path): reading the shared-memory segment's status", errno: errno) }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw WireError(.malformed, "\(path): not a regular file") }
+        guard info.st_uid == geteuid() else {
+            throw WireError(.malformed, "\(path): owned by uid \(info.st_uid), not by this process's user (uid \(geteuid()))")
+        }
         let bytes = headerBytes + count * MemoryLayout<Float>.size
-        guard fstat(fd, &info) == 0, Int(info.st_size) == bytes else {
+        guard Int(info.st_size) == bytes else {
             throw WireError(.malformed, "\(path): the segment is not \(bytes) bytes long (\(count) values)")
         }
         guard let base = mmap(nil, bytes, PROT_READ, MAP_SHARED, fd, 0), base != MAP_FAILED else {
             throw WireError.io("\(path): mapping the shared-memory segment", errno: errno)
         }
+        // Guarded before the first read: the file may shrink between fstat and here.
+        guard ShrinkGuard.register(base, bytes: bytes) else {
+            munmap(base, bytes)
+            throw WireError(.malformed, "\(path): \(ShrinkGuard.capacity) shared-memory segments are open already")
+        }
         let header = Array(UnsafeRawBufferPointer(start: base, count: 32))
         guard Array(header[0..<8]) == magic, Array(header[8..<24]) == token,
               Int64(littleEndian: base.loadUnaligned(fromByteOffset: 24, as: Int64.self)) == Int64(count) else {
+            ShrinkGuard.unregister(base)
             munmap(base, bytes)
             throw WireError(.malformed, "\(path): the segment's header does not match the offer (magic, token or count)")
         }
         return SharedSegment(path: path, token: token, count: count, writable: false, base: base, bytes: bytes)
     }
+
+    /// Whether `path` is `/dev/shm/agon-ROLE-PID-HEX`: ROLE 1 to 32 lower-case letters and
+    /// digits, PID 1 to 10 decimal digits, HEX 12 lower-case hex digits.
+    public static func isSegmentPath(_ path: String) -> Bool {
+        guard path.hasPrefix(directory + "/agon-") else { return false }
+        let parts = path.dropFirst(directory.count + 6).split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3 else { return false }
+        let lowerAlphanumeric = { (c: Character) in c.isASCII && (c.isLowercase || c.isNumber) }
+        return (1...32).contains(parts[0].count) && parts[0].allSatisfy(lowerAlphanumeric)
+            && (1...10).contains(parts[1].count) && parts[1].allSatisfy { $0.isASCII && $0.isNumber }
+            && parts[2].count == 12 && parts[2].allSatisfy { $0.isASCII && $0.isHexDigit && !$0.isUppercase }
+    }
+
+    /// False once a read of this (read-only) mapping met a file that had shrunk under it: what
+    /// was read past the new end was zeros, not the writer's values. Drop such a segment.
+    public var isIntact: Bool { writable || !ShrinkGuard.isDamaged(base) }
 
     /// Removes the file name; the mappings stay until both sides let go. Idempotent.
     public func unlink() { _ = Glibc.unlink(path) }
@@ -201,5 +239,88 @@ public final class SharedSegment: @unchecked Sendable {
 
     static func hex(_ bytes: [UInt8]) -> String {
         bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+}
+
+/// The read-only mappings of other processes' segments, and a SIGBUS handler that survives a
+/// file shrinking under one: it maps zero pages over that whole mapping (as libwayland's
+/// `wl_shm` does for client pools), marks it damaged, and lets the read go on. A SIGBUS
+/// anywhere else goes to the handler that was there before (the Swift runtime's crash
+/// report, or the default action). The cost is nothing on the read path: no check, no copy.
+///
+/// A signal handler can reach only global state, hence the fixed table of slots (start,
+/// length, damaged), written under a mutex and read by the handler with atomic loads.
+private enum ShrinkGuard {
+    static let capacity = 256
+    nonisolated(unsafe) static let slots: UnsafeMutablePointer<UInt64> = {
+        let slots = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity * 3)
+        slots.initialize(repeating: 0, count: capacity * 3)
+        return slots
+    }()
+    nonisolated(unsafe) static let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
+        let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        return mutex
+    }()
+    nonisolated(unsafe) static let previous = UnsafeMutablePointer<sigaction>.allocate(capacity: 1)
+    /// Installs the handler once, keeping the previous one in `previous`.
+    static let installed: Bool = {
+        var action = sigaction()
+        action.__sigaction_handler.sa_sigaction = shrinkGuardHandler
+        action.sa_flags = SA_SIGINFO | SA_ONSTACK
+        sigemptyset(&action.sa_mask)
+        return sigaction(SIGBUS, &action, previous) == 0
+    }()
+
+    /// Adds a mapping; false if the table is full or the handler could not be installed.
+    static func register(_ base: UnsafeMutableRawPointer, bytes: Int) -> Bool {
+        guard installed else { return false }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        for slot in 0..<capacity where agon_load_relaxed_u64(slots + 3 * slot) == 0 {
+            agon_store_relaxed_u64(slots + 3 * slot + 1, UInt64(bytes))
+            agon_store_relaxed_u64(slots + 3 * slot + 2, 0)
+            agon_store_release_u64(slots + 3 * slot, UInt64(UInt(bitPattern: base)))
+            return true
+        }
+        return false
+    }
+
+    static func unregister(_ base: UnsafeMutableRawPointer) {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        if let slot = find(UInt64(UInt(bitPattern: base))) { agon_store_release_u64(slots + 3 * slot, 0) }
+    }
+
+    static func isDamaged(_ base: UnsafeMutableRawPointer) -> Bool {
+        guard let slot = find(UInt64(UInt(bitPattern: base))) else { return false }
+        return agon_load_acquire_u64(slots + 3 * slot + 2) != 0
+    }
+
+    private static func find(_ start: UInt64) -> Int? {
+        (0..<capacity).first { agon_load_acquire_u64(slots + 3 * $0) == start }
+    }
+}
+
+/// The SIGBUS handler of `ShrinkGuard`: async-signal-safe (atomic loads, mmap, sigaction).
+private func shrinkGuardHandler(_ signal: Int32, _ info: UnsafeMutablePointer<siginfo_t>?, _ context: UnsafeMutableRawPointer?) {
+    let address = UInt64(UInt(bitPattern: info?.pointee._sifields._sigfault.si_addr))
+    let slots = ShrinkGuard.slots
+    for slot in 0..<ShrinkGuard.capacity {
+        let start = agon_load_acquire_u64(slots + 3 * slot)
+        let length = agon_load_relaxed_u64(slots + 3 * slot + 1)
+        guard start != 0, address >= start, address - start < length else { continue }
+        // Zero pages over the whole mapping, same address: the faulting read then succeeds.
+        _ = mmap(UnsafeMutableRawPointer(bitPattern: UInt(start)), Int(length), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0)
+        agon_store_release_u64(slots + 3 * slot + 2, 1)
+        return
+    }
+    // Not a guarded mapping: what would have happened without this handler.
+    let previous = ShrinkGuard.previous.pointee
+    if previous.sa_flags & SA_SIGINFO != 0, let handler = previous.__sigaction_handler.sa_sigaction {
+        handler(signal, info, context)
+    } else {
+        var restore = previous
+        sigaction(SIGBUS, &restore, nil)   // the fault repeats on return, under the old disposition
     }
 }

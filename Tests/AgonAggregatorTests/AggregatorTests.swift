@@ -39,10 +39,11 @@ import Testing
             thread.start()
         }
 
-        func stop() {
+        /// Stops serving and waits for the thread; removes the folder unless told not to.
+        func stop(removing: Bool = true) {
             flag.set()
             while !thread.isFinished { Thread.sleep(forTimeInterval: 0.01) }
-            try? FileManager.default.removeItem(atPath: directory)
+            if removing { try? FileManager.default.removeItem(atPath: directory) }
         }
     }
 

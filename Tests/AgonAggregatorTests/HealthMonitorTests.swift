@@ -271,7 +271,7 @@ extension HealthChange {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try store.append([RunEvent(worker: HealthMonitor.source, seq: 0, step: 1500, wallTime: 2,
                                    payload: .alarm(name: "discriminator_overpowering", message: "stored"))])
-        var (monitor, missed) = try HealthMonitor.rebuilt(from: store)
+        var (monitor, missed, _) = try HealthMonitor.rebuilt(from: store)
         #expect(missed == [])
         #expect(monitor.active == ["discriminator_overpowering": 1500])
         var more = ConstructedRun()
@@ -285,7 +285,7 @@ extension HealthChange {
     func rebuildFindsAMissedAlarm() throws {
         let (store, directory) = try Self.store(of: Self.overpowered)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let (_, missed) = try HealthMonitor.rebuilt(from: store)
+        let (_, missed, _) = try HealthMonitor.rebuilt(from: store)
         #expect(Self.raised(missed) == ["discriminator_overpowering@1500"])
     }
 

@@ -15,21 +15,32 @@ extension HealthMonitor {
     /// 24 bytes a value) rather than whole events, so a run of a million steps rebuilds in
     /// memory proportional to its watched values, not to its tag strings; and every sample grid.
     ///
-    /// - Returns: the monitor, and the changes the replay found that the store lacks: alarms a
-    ///   killed aggregator had not stored yet, to store now.
-    public static func rebuilt(from store: RunStore) throws -> (monitor: HealthMonitor, missed: [HealthChange]) {
+    /// Values at a step outside ``EventLimits/steps`` and images outside its limits (which an
+    /// older build stored unchecked) are skipped and counted, not observed.
+    ///
+    /// - Returns: the monitor; the changes the replay found that the store lacks (alarms a
+    ///   killed aggregator had not stored yet, to store now); and how many values and images
+    ///   were skipped.
+    public static func rebuilt(from store: RunStore) throws -> (monitor: HealthMonitor, missed: [HealthChange], skipped: Int) {
         let known = try store.alarms().filter { $0.worker == source }.map { HealthAlarm(name: $0.name, step: $0.step, message: $0.message) }
         var monitor = HealthMonitor(known: known)
         let tags = try store.tags().filter { watchedTags.contains($0) || $0.hasPrefix(qualityPrefix) }
         let sources = try store.workers().filter { $0 != source }
         var cursors: [SeriesCursor] = []
+        var skipped = 0
         for (index, worker) in sources.enumerated() {
             for tag in tags {
                 let series = try store.scalars(tag: tag, worker: worker)
-                if !series.steps.isEmpty { cursors.append(SeriesCursor(source: index, tag: tag, steps: series.steps, values: series.values)) }
+                let kept = series.steps.indices.filter { EventLimits.steps.contains(series.steps[$0]) }
+                skipped += series.steps.count - kept.count
+                if !kept.isEmpty {
+                    cursors.append(SeriesCursor(source: index, tag: tag, steps: kept.map { series.steps[$0] }, values: kept.map { series.values[$0] }))
+                }
             }
         }
-        let grids = try store.images(tag: "samples")
+        let allGrids = try store.images(tag: "samples")
+        let grids = allGrids.filter { EventLimits.steps.contains($0.step) && EventLimits.imageProblem(width: $0.width, height: $0.height, png: $0.png) == nil }
+        skipped += allGrids.count - grids.count
         var gridIndex = 0
         var missed: [HealthChange] = []
         // One step at a time: each source's values of the step as one event, then the grids.
@@ -50,7 +61,7 @@ extension HealthMonitor {
             }
         }
         for grid in grids[gridIndex...] { missed += monitor.observe(grid: grid) }
-        return (monitor, missed.filter { if case .raised = $0 { true } else { false } })
+        return (monitor, missed.filter { if case .raised = $0 { true } else { false } }, skipped)
     }
 
     private mutating func observe(grid: StoredImage) -> [HealthChange] {

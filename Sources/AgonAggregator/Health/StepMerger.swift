@@ -41,13 +41,21 @@ struct StepMerger {
     private mutating func complete() -> [TrainingStep] {
         guard let leader = latest.values.max() else { return [] }
         // The slowest live worker's latest step: everything at or below it is complete.
-        let through = latest.values.filter { leader - $0 <= Self.lagLimit }.min() ?? leader
+        // Differences of steps saturate: live intake refuses steps outside 0..<2^53, but a
+        // run.db an older build wrote may hold any Int64, and must not trap the rebuild.
+        let through = latest.values.filter { Self.distance(leader, $0) <= Self.lagLimit }.min() ?? leader
         guard through > done, !pending.isEmpty else { return [] }
         // Steps are mostly consecutive: walk the range when it is short, else sort what is held.
-        let ready = through - done <= Int64(pending.count)
+        let ready = Self.distance(through, done) <= Int64(pending.count)
             ? (done + 1...through).filter { pending[$0] != nil }
             : pending.keys.filter { $0 <= through }.sorted()
         done = through
         return ready.map { TrainingStep(step: $0, workers: pending.removeValue(forKey: $0)!) }
+    }
+
+    /// `later - earlier` for `later ≥ earlier`, or Int64.max where that overflows.
+    private static func distance(_ later: Int64, _ earlier: Int64) -> Int64 {
+        let (difference, overflow) = later.subtractingReportingOverflow(earlier)
+        return overflow ? .max : difference
     }
 }

@@ -71,6 +71,24 @@ public final class EventFileWriter {
         }
     }
 
+    /// Opens the event file at `path`, which an `EventFileWriter` of this process wrote and
+    /// closed whole, to append more records to it: a writer closed to bound the open files
+    /// (`EventFileWriterCache`) continues its own file, so that its folder keeps one file.
+    ///
+    /// - Throws: `TensorBoardError(.io)` if the file cannot be opened or is not a regular file.
+    public init(appendingTo path: String) throws {
+        self.path = path
+        descriptor = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)
+        guard descriptor >= 0 else { throw TensorBoardError(.io, "cannot reopen event file \(path)", posixCode: errno) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else {
+            closeDescriptor(descriptor)
+            descriptor = -1
+            throw TensorBoardError(.io, "\(path) is not a regular file; cannot append events to it", posixCode: EINVAL)
+        }
+        committedSize = status.st_size
+    }
+
     deinit {
         close()
     }

@@ -178,6 +178,39 @@ public struct EventBatch: Equatable, Sendable {
     }
 }
 
+extension EventBatch {
+    /// The fields before the events of a batch: enough to answer one whose events cannot be
+    /// decoded (a seq out of range, an unknown payload code), so that its source is told.
+    public struct Header: Equatable, Sendable {
+        public var run: String
+        public var source: String
+        public var incarnation: Int64
+        public var generation: Int64
+        /// The number of events the batch claims (maybe negative: a lie, answered as 0).
+        public var count: Int32
+
+        public init(run: String, source: String, incarnation: Int64, generation: Int64, count: Int32) {
+            self.run = run
+            self.source = source
+            self.incarnation = incarnation
+            self.generation = generation
+            self.count = count
+        }
+    }
+
+    /// The header of an events message (one frame, this protocol version, kind 9, under the
+    /// header limit) whose run, source, incarnation, generation and count read whole; nil for
+    /// anything else. What follows them is not looked at: use it after `WireMessage.decode`
+    /// has thrown, to answer the batch rather than leave its source resending it forever.
+    public static func header(of frames: [[UInt8]]) -> Header? {
+        guard frames.count == 1, let bytes = frames.first, bytes.count >= 2, bytes.count <= WireMessage.maximumHeaderBytes,
+              bytes[0] == WireMessage.protocolVersion, bytes[1] == WireMessage.Kind.events.rawValue else { return nil }
+        var reader = WireReader(Array(bytes.dropFirst(2)), context: "events")
+        return try? Header(run: reader.readString("run"), source: reader.readString("source"), incarnation: reader.readInt64("incarnation"),
+                           generation: reader.readInt64("generation"), count: reader.readInt32("count"))
+    }
+}
+
 /// Aggregator → source, kind 10, the answer to each batch: every event of `source`'s
 /// `incarnation` below `nextSequence` is stored (or refused), and the batch just handled ended
 /// at `receivedThrough` (exclusive).
