@@ -237,12 +237,21 @@ def check_store(run_dir, steps, worker_kills):
                 problems.append(f"samples/{name} is not in run.db")
             elif grids[step] != png:
                 problems.append(f"samples/{name} differs from the grid of step {step} in run.db")
+        # What kill -9 of a worker cost: steps a rank contributed to (the coordinator's mask) whose
+        # metrics that worker never delivered. Workers are named by their first rank, so this
+        # counts right while ranks do not move (no re-sharding between the kill and the step).
+        lost = 0
+        if worker_kills:
+            masks = {s: int(v) for w, i, s, v in db.execute(f"SELECT worker, incarnation, step, value FROM {scalars} WHERE tag = 'ranks'")
+                     if w == "coordinator" and is_current(w, i, s)}
+            have = {(w, s) for (w, tag), stored in values.items() if tag == "g_loss" for s in stored}
+            lost = sum(1 for s, mask in masks.items() for r in range(52) if mask >> r & 1 and (f"worker-{r}", s) not in have)
         generations = db.execute("SELECT count(*) FROM generations").fetchone()[0] if scalars == "scalars" else 0
         superseded = sum(1 for w, i, s in db.execute(f"SELECT worker, incarnation, step FROM {scalars} WHERE tag = 'g_loss'")
                          if not is_current(w, i, s))
     finally:
         db.close()
-    return problems, len(on_disk), generations, superseded
+    return problems, len(on_disk), generations, superseded, lost
 
 
 def leftovers(run_dir, pids):
@@ -327,7 +336,7 @@ def main():
         else:
             found, tensors = compare_checkpoints(expected, checkpoint)
             problems += found
-    found, grids, generations, superseded = check_store(soak, args.steps, args.with_worker_kills)
+    found, grids, generations, superseded, lost = check_store(soak, args.steps, args.with_worker_kills)
     problems += found
     problems += leftovers(soak, pids)
 
@@ -336,7 +345,8 @@ def main():
             print(f"restart soak: {problem}")
         print(f"restart soak (seed {seed}): {len(problems)} problem(s); logs in {args.workdir}")
         return 1
-    what = f"final checkpoint equal to the uninterrupted run's in all {tensors} tensors" if tensors else "every step applied once"
+    what = (f"final checkpoint equal to the uninterrupted run's in all {tensors} tensors" if tensors
+            else f"every step applied once ({lost} worker step(s) applied but their metrics lost to kill -9)")
     print(f"restart soak (seed {seed}): {len(schedule)} interruptions, {generations} generations, {what}; one value per worker, "
           f"tag and step on the current timeline ({superseded} superseded g_loss values kept); {grids} sample grids on disk all in "
           "run.db; nothing left running: passed")

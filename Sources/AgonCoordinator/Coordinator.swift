@@ -332,6 +332,12 @@ public final class Coordinator {
                 log("coordinator: dropped shared-memory gradients from \(member.name), which has no lane")
                 return
             }
+            guard lane.isIntact else {
+                // Its segment shrank under the coordinator: its values cannot be trusted again.
+                membership[peer]?.lane = nil
+                log("coordinator: worker \(member.name)'s shared-memory segment shrank; its lane is closed and its gradients dropped")
+                return
+            }
             if parameterSegment != nil { membership[peer]?.readsSharedParameters = true }
             receive(g, .shared(lane), count: lane.count, from: member)
         case .sharedMemoryOffer(let offer): openLane(offer, from: member)

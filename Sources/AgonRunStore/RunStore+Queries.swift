@@ -164,7 +164,7 @@ extension RunStore {
     }
 
     /// Every row of `query` (bound by the caller), read with `read`; resets the statement.
-    private func rows<T>(_ query: Statement, doing: String, read: (Statement) -> T) throws(RunStoreError) -> [T] {
+    func rows<T>(_ query: Statement, doing: String, read: (Statement) -> T) throws(RunStoreError) -> [T] {
         defer { query.reset() }
         var result: [T] = []
         do {

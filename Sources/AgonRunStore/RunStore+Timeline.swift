@@ -67,37 +67,19 @@ public struct Timeline: Sendable {
 extension RunStore {
     /// Every incarnation of every source, by source, then incarnation.
     public func incarnations() throws(RunStoreError) -> [IncarnationInfo] {
-        let query = statements.incarnations
-        defer { query.reset() }
-        var result: [IncarnationInfo] = []
-        do {
-            while try query.step(db) {
-                result.append(IncarnationInfo(worker: query.string(0), incarnation: query.int64(1), generation: query.int64(2),
-                                              host: query.isNull(3) ? nil : query.string(3),
-                                              pid: query.isNull(4) ? nil : Int32(truncatingIfNeeded: query.int64(4)),
-                                              firstSeen: query.isNull(5) ? .nan : query.double(5),
-                                              lastSeen: query.isNull(6) ? .nan : query.double(6)))
-            }
-        } catch {
-            throw self.error(error, doing: "reading incarnations")
+        try rows(statements.incarnations, doing: "reading incarnations") { row in
+            IncarnationInfo(worker: row.string(0), incarnation: row.int64(1), generation: row.int64(2),
+                            host: row.isNull(3) ? nil : row.string(3), pid: row.isNull(4) ? nil : Int32(truncatingIfNeeded: row.int64(4)),
+                            firstSeen: row.isNull(5) ? .nan : row.double(5), lastSeen: row.isNull(6) ? .nan : row.double(6))
         }
-        return result
     }
 
     /// Every generation of the run the coordinator announced, in order.
     public func generations() throws(RunStoreError) -> [GenerationInfo] {
-        let query = statements.generations
-        defer { query.reset() }
-        var result: [GenerationInfo] = []
-        do {
-            while try query.step(db) {
-                result.append(GenerationInfo(generation: query.int64(0), resumedFrom: query.int64(1),
-                                             wallTime: query.isNull(2) ? .nan : query.double(2), settings: query.string(3)))
-            }
-        } catch {
-            throw self.error(error, doing: "reading generations")
+        try rows(statements.generations, doing: "reading generations") { row in
+            GenerationInfo(generation: row.int64(0), resumedFrom: row.int64(1), wallTime: row.isNull(2) ? .nan : row.double(2),
+                           settings: row.string(3))
         }
-        return result
     }
 
     /// The current timeline, from the generations and incarnations stored now.

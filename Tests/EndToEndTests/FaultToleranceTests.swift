@@ -106,6 +106,35 @@ extension Distributed {
             }
         }
 
+        @Test("a worker's shared-memory segment truncated mid-run: the coordinator lives on without that worker's lane, and the run completes")
+        func shrunkSegmentClosesTheLane() throws {
+            let dir = try AgonProcess.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            var processes: [RunningAgon] = []
+            defer { processes.forEach { $0.stop() } }
+            let (coordinator, endpoint) = try DistributedHarness.startCoordinator(
+                runDirectory: dir, ["--workers", "2", "--steps", "600", "--seed", "9", "--step-deadline", "1"] + Self.training)
+            processes.append(coordinator)
+            let workers = try (0..<2).map { try DistributedHarness.startWorker(endpoint, name: "worker \($0)") }
+            processes += workers
+            try coordinator.waitForProgress("step ≥ 20 over shared memory", timeout: 60) { $0.step >= 20 }
+
+            // What a hostile or broken worker could do: cut its own segment to nothing. The worker
+            // unlinks it once the coordinator has it mapped, so it is reached through the worker's
+            // mapping (/proc/PID/map_files, which root may open).
+            let maps = try String(contentsOfFile: "/proc/\(workers[0].pid)/maps", encoding: .utf8)
+            let range = try #require(maps.split(separator: "\n").first { $0.contains("/dev/shm/agon-worker-") }?.split(separator: " ").first,
+                                     "worker \(workers[0].pid) has no shared-memory segment mapped")
+            #expect(truncate("/proc/\(workers[0].pid)/map_files/\(range)", 0) == 0, "truncate: errno \(errno)")
+            #expect(try coordinator.waitForExit(timeout: 120) == 0, "\(RunningAgon.tail(coordinator.stderr))")
+            #expect(coordinator.stderr.contains("coordinator: run complete after 600 steps"))
+            #expect(coordinator.progress.last?.step == 600)
+            // The worker that wrote into its cut segment faulted and was dropped, or (had it been
+            // the coordinator that read past the end) the lane was closed: either way, no crash.
+            #expect(Self.logged(coordinator.stderr, "coordinator: worker ", ":\(workers[0].pid) (", "dropped")
+                    || coordinator.stderr.contains("shared-memory segment shrank; its lane is closed"), "\(coordinator.stderr)")
+        }
+
         @Test("SIGSTOP one of 3 workers: the other 2 train on within seconds; after SIGCONT the run completes")
         func frozenWorkerDoesNotStallTheRun() throws {
             let dir = try AgonProcess.temporaryDirectory()
