@@ -278,7 +278,7 @@ def main():
     parser = argparse.ArgumentParser(description="Interrupt one agon run again and again, then check it lost and doubled nothing.")
     parser.add_argument("agon")
     parser.add_argument("workdir")
-    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--interruptions", type=int, default=8)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--with-worker-kills", action="store_true")
@@ -308,7 +308,7 @@ def main():
             problems.append(f"run {number} ended before training: {run.tail(600)}")
             continue
         pids |= {pid for pid, _ in agon_processes(soak)}
-        time.sleep(rng.uniform(0.5, 4.0))
+        time.sleep(rng.uniform(0.3, 1.5))   # a few hundred steps: the run is far from done when interrupted
         if run.process.poll() is not None:
             print(f"restart soak: run {number} completed before its {kind}", flush=True)
             continue

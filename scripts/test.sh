@@ -49,7 +49,7 @@ venv=.build/venv-tensorboard
 echo "== restart soak: one agon run interrupted again and again (Ctrl-C, kill -9 of each role, SIGTERM of all), then checked"
 # Without worker kills the final checkpoint must equal an uninterrupted run's bit for bit; with them,
 # every step applied once. Each prints its schedule's seed: --seed S replays it.
-python3 scripts/check_restart_soak.py "$bin" "$run/soak" --steps 2000 --interruptions 8
-python3 scripts/check_restart_soak.py "$bin" "$run/soak-worker-kills" --steps 1500 --interruptions 4 --with-worker-kills
+python3 scripts/check_restart_soak.py "$bin" "$run/soak" --steps 3000 --interruptions 8
+python3 scripts/check_restart_soak.py "$bin" "$run/soak-worker-kills" --steps 2000 --interruptions 5 --with-worker-kills
 
 echo "== all tests passed"

@@ -194,6 +194,13 @@ public final class Coordinator {
         parameterSegment?.unlink()
     }
 
+    /// G's images for the fixed noise at the step this start resumed after, when that step is
+    /// one that draws them (nil otherwise).
+    public func samplesAtResume() -> Tensor? {
+        guard resumedFrom > 0, resumedFrom % configuration.training.sampleEvery == 0 || resumedFrom == totalSteps else { return nil }
+        return model.samples(fixedNoise)
+    }
+
     /// Serves until the run is complete (returns true) or `stop` is set (returns false).
     ///
     /// A stop serves on for at most `stopGrace` while an exchange is in flight, then

@@ -59,6 +59,14 @@ public final class Worker {
                                steps, 1000 * stepSeconds / Double(steps), 100 * remote.waitingSeconds / max(stepSeconds, 1e-9), trainer.stepsPrepared))
                 }
             }
+            /// Records the metrics of a step whose gradients went out but whose reply did not come.
+            func recordInterrupted(_ a: Assignment, started: ContinuousClock.Instant) {
+                guard var metrics = remote.interruptedMetrics else { return }
+                metrics.step = a.step + 1   // as `Trainer.trainStep` numbers a finished step
+                metrics.seconds = (ContinuousClock.now - started).seconds
+                metrics.samples = training.batch
+                observer?(metrics, WorkerPlace(rank: a.rank, generation: connection.welcome?.generation ?? 0))
+            }
             while true {
                 if stop.isStopped { throw CancellationError() }   // after a completed step: leave
                 let a = remote.assignment!
@@ -84,13 +92,15 @@ public final class Worker {
                     steps += 1
                     stepSeconds += (ContinuousClock.now - started).seconds
                     remote.commitWaiting()
-                    if var metrics = remote.interruptedMetrics {
-                        metrics.step = a.step + 1   // as `Trainer.trainStep` numbers a finished step
-                        metrics.seconds = (ContinuousClock.now - started).seconds
-                        metrics.samples = training.batch
-                        observer?(metrics, WorkerPlace(rank: a.rank, generation: connection.welcome?.generation ?? 0))
-                    }
+                    recordInterrupted(a, started: started)
                     throw ExchangeInterruption.complete(step: step)
+                } catch is CancellationError {
+                    // Stopped with this step's gradients sent and no reply in the grace: the
+                    // coordinator may have applied the step (its stop checkpoint then holds it),
+                    // so its metrics are recorded; if it did not, the next start resumes before
+                    // it and supersedes them.
+                    recordInterrupted(a, started: started)
+                    throw CancellationError()
                 }
             }
         } catch ExchangeInterruption.complete(let step) {

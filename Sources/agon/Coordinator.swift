@@ -69,10 +69,18 @@ struct CoordinatorCommand: ParsableCommand {
         defer { monitor?.finish(timeout: signals.flag.isStopped ? 2 : 300) }
         // Declared after `events` too: the last grids are sent before they drain.
         let grids = SampleGridWriter(runDirectory: runDir, log: logLine)
+        // Each grid's event goes into the spool (sent) before its file is written, so that no
+        // grid is on disk that a kill -9 kept out of run.db.
         @Sendable func send(_ written: [SampleGridWriter.Written]) {
+            guard !written.isEmpty else { return }
             for grid in written { events?.record(step: grid.step, tag: "samples", width: grid.width, height: grid.height, png: grid.png) }
+            events?.flush()
+            written.forEach(grids.save)
         }
-        defer { send(grids.finish()) }
+        defer {
+            send(grids.finish())
+            grids.drain()
+        }
         let progressJSON = self.progressJSON
         configuration.onProgress = { p in
             // Which ranks each step averaged: a run that lost a worker says which steps it missed.
@@ -107,6 +115,11 @@ struct CoordinatorCommand: ParsableCommand {
         let coordinator = try Coordinator(configuration: configuration, datasetCount: dataset.count, log: logLine)
         events?.begin(source: "coordinator", generation: coordinator.generation)
         events?.recordGeneration(coordinator.generation, resumedFrom: coordinator.resumedFrom, settings: coordinator.generationSettings)
+        // A kill between a checkpoint and its step's grid lost that grid: the restored model
+        // draws the same one again (training is deterministic).
+        if let images = coordinator.samplesAtResume(), !grids.exists(step: coordinator.resumedFrom) {
+            grids.write(images, step: coordinator.resumedFrom)
+        }
         // Stopped: the coordinator has checkpointed and said so in its last line.
         guard try coordinator.run(stop: signals.flag) else { throw ExitCode(130) }
     }

@@ -33,7 +33,7 @@ final class MetricsReporter: @unchecked Sendable {
         do {
             if let source {
                 guard source.generation != generation || rank != self.rank else { return }
-                try source.startIncarnation(generation: generation)
+                if source.generation != generation { try source.startIncarnation(generation: generation) }
             } else {
                 source = try EventSource(context: context, endpoint: endpoint, run: "", source: name, generation: generation,
                                          spoolDirectory: spoolDirectory, log: logLine)

@@ -1,14 +1,15 @@
 // The coordinator's sample grids, encoded and written on a thread of their own: a grid's PNG
 // and its synced write (17 ms after step 2,000 in one traced run) would otherwise hold up the
 // step it follows, with every worker waiting. The coordinator's thread, the only one that
-// sends events, sends them on.
+// sends events, sends each grid on and only then has its file written: a grid on disk is one
+// the event spool already holds, whenever the process is killed.
 import AgonNN
 import AgonPlot
 import AgonTensor
 import Foundation
 
-/// Writes `RUN/samples/step-NNNNNNNN.png` in the background and keeps each grid's PNG until the
-/// coordinator's thread takes it to send to the aggregator.
+/// Encodes grids in the background and keeps each PNG until the coordinator's thread takes it to
+/// send to the aggregator; `save` then writes `RUN/samples/step-NNNNNNNN.png`, in the background too.
 final class SampleGridWriter: @unchecked Sendable {
     /// A grid written, ready to be sent.
     struct Written {
@@ -37,7 +38,6 @@ final class SampleGridWriter: @unchecked Sendable {
             do {
                 let grid = ImageGrid(images: pixels, count: count, height: height, width: width)
                 let png = try grid.pngData()
-                try writeFileAtomically(png, to: try sampleGridPath(step: step, runDirectory: runDirectory))
                 lock.withLock { written.append(Written(step: step, width: grid.pixelWidth, height: grid.pixelHeight, png: png)) }
             } catch {
                 log("coordinator: sample grid after step \(step): \(error)")
@@ -45,7 +45,26 @@ final class SampleGridWriter: @unchecked Sendable {
         }
     }
 
-    /// The grids written since the last call, oldest first.
+    /// Writes a grid taken with `takeWritten` to its file, in the background.
+    func save(_ grid: Written) {
+        queue.async { [self] in
+            do {
+                try writeFileAtomically(grid.png, to: try sampleGridPath(step: grid.step, runDirectory: runDirectory))
+            } catch {
+                log("coordinator: sample grid after step \(grid.step): \(error)")
+            }
+        }
+    }
+
+    /// Waits until every queued encoding and file write is done.
+    func drain() { queue.sync {} }
+
+    /// Whether the grid of `step` is on disk.
+    func exists(step: Int) -> Bool {
+        FileManager.default.fileExists(atPath: runDirectory + "/samples/" + String(format: "step-%08d.png", step))
+    }
+
+    /// The grids encoded since the last call, oldest first.
     func takeWritten() -> [Written] {
         lock.withLock {
             defer { written.removeAll() }
@@ -55,7 +74,7 @@ final class SampleGridWriter: @unchecked Sendable {
 
     /// Waits for every queued grid, and returns those not yet taken.
     func finish() -> [Written] {
-        queue.sync {}
+        drain()
         return takeWritten()
     }
 }
