@@ -79,8 +79,11 @@ class Run:
         self.log = open(log_path, "ab")
         self.offset = self.log.tell()   # this run's lines start here
         self.started = time.monotonic()
+        # A crash prints every frame of the crashed thread, and glibc checks the heap at every
+        # free, so that a failure here says where it came from.
+        environment = dict(os.environ, SWIFT_BACKTRACE="enable=yes,preset=full,threads=crashed,interactive=no", MALLOC_CHECK_="3")
         self.process = subprocess.Popen([agon, "run", "--run-dir", run_dir] + arguments, stdin=subprocess.DEVNULL,
-                                        stdout=self.log, stderr=self.log, start_new_session=True)
+                                        stdout=self.log, stderr=self.log, start_new_session=True, env=environment)
 
     def wait_for_training(self, timeout=90):
         """Waits until the coordinator listens and the first step is done (a checkpoint or log line)."""
@@ -336,6 +339,10 @@ def main():
         else:
             found, tensors = compare_checkpoints(expected, checkpoint)
             problems += found
+    with open(log, "rb") as handle:
+        crashes = handle.read().decode(errors="replace").count("*** Program crashed")
+    if crashes:
+        problems.append(f"{crashes} process(es) crashed during the soak; backtraces in {log}")
     found, grids, generations, superseded, lost = check_store(soak, args.steps, args.with_worker_kills)
     problems += found
     problems += leftovers(soak, pids)

@@ -60,6 +60,11 @@ public final class Coordinator {
     /// exchange in flight to complete (a worker that leaves on the same signal does not shrink
     /// the average, so the step stays what an uninterrupted run computes).
     private var stoppingRanks: [Int]?
+    /// Ranks whose workers left because they were stopped, and when. Until the step deadline
+    /// has passed since, an exchange waits for them as for a silent worker: Ctrl-C or a job's
+    /// SIGTERM reaches every process at once, and the coordinator's own stop, an instant after
+    /// such a leave, must undo the step rather than keep one averaged without that worker.
+    private var stoppedRanks: [Int: ContinuousClock.Instant] = [:]
 
     /// How long a stop keeps serving an exchange in flight, so that it can complete.
     public static let stopGrace: Duration = .seconds(2)
@@ -266,6 +271,13 @@ public final class Coordinator {
 
     // MARK: Stopping
 
+    /// Ranks that left on a stop less than a step deadline ago, and not back since.
+    private var recentlyStoppedRanks: [Int] {
+        let cutoff = clock.now - .seconds(configuration.stepDeadline)
+        let present = Set(membership.ranked.compactMap(\.rank))
+        return stoppedRanks.filter { $0.value > cutoff && !present.contains($0.key) }.map(\.key).sorted()
+    }
+
     /// Whether part of the next step has arrived or been applied: the model is not at a step
     /// boundary until it completes or is undone.
     private var isMidStep: Bool {
@@ -284,7 +296,7 @@ public final class Coordinator {
     /// sent both networks' gradients by then), undoes what is applied of a step that did not
     /// complete, and checkpoints the last completed step unless a checkpoint holds it.
     private func stopServing() throws {
-        stoppingRanks = membership.ranked.filter(\.active).compactMap(\.rank)
+        stoppingRanks = membership.ranked.filter(\.active).compactMap(\.rank) + recentlyStoppedRanks
         let deadline = clock.now + Self.stopGrace
         while diverged == nil, isMidStep, exchangeCanComplete, clock.now < deadline {
             try serve(timeoutMilliseconds: max(1, min(100, Int((deadline - clock.now).seconds * 1000))))
@@ -351,6 +363,7 @@ public final class Coordinator {
         case .leave(let leave):
             membership.remove(peer)
             log("coordinator: worker \(member.name) left: \(leave.reason)")
+            if leave.stopped, member.active, let rank = member.rank { stoppedRanks[rank] = clock.now }
             finishExchangeIfComplete()
         case .heartbeat: break
         default: log("coordinator: dropped an unexpected \(message.kindName) from \(member.name)")
@@ -413,7 +426,7 @@ public final class Coordinator {
     /// Applies each network every live rank has sent, and ends the exchange when all are.
     private func finishExchangeIfComplete() {
         let networks = GANNetwork.networks(phase: phases[exchange.phaseIndex])
-        let live = stoppingRanks ?? membership.ranked.filter(\.active).compactMap(\.rank)
+        let live = stoppingRanks ?? (membership.ranked.filter(\.active).compactMap(\.rank) + recentlyStoppedRanks)
         for network in networks where !exchange.applied.contains(network) {
             let senders = ranks(having: network)
             guard !senders.isEmpty, live.allSatisfy(senders.contains) else { continue }
@@ -476,9 +489,10 @@ public final class Coordinator {
         let networks = GANNetwork.networks(phase: phase)
         guard !exchange.pieces.isEmpty else { exchange.deadline = nil; return }
         if late {
-            let missing = membership.ranked.compactMap(\.rank).filter { rank in
+            let missing = (membership.ranked.compactMap(\.rank) + recentlyStoppedRanks).filter { rank in
                 networks.contains { !ranks(having: $0).contains(rank) }
             }
+            stoppedRanks.removeAll()   // waited for once: the run goes on without them
             log("coordinator: step \(step + 1): no gradients from rank(s) \(missing) within \(configuration.stepDeadline) s; averaging the others")
             for network in networks where !exchange.applied.contains(network) {
                 let senders = ranks(having: network)

@@ -151,10 +151,10 @@ final class CoordinatorConnection {
 
     /// Tells the coordinator this worker is leaving (best effort; at most the send timeout). With
     /// no connection up there is no one to tell: the socket closes with LINGER 0 and would
-    /// drop the message anyway.
-    func leave(_ reason: String) {
+    /// drop the message anyway. `stopped`: the worker was stopped by a signal, not done.
+    func leave(_ reason: String, stopped: Bool = false) {
         guard coordinatorConnected else { return }
-        try? send(.leave(Leave(reason: reason)))
+        try? send(.leave(Leave(reason: reason, stopped: stopped)))
     }
 
     private func next(timeoutMilliseconds: Int) throws -> WireMessage? {

@@ -112,7 +112,7 @@ public final class Worker {
             }
             return step
         } catch is CancellationError {
-            connection.leave("stopped")
+            connection.leave("stopped", stopped: true)
             log("worker: stopped\(remote.assignment.map { " after step \($0.step)" } ?? "")")
             return nil
         }

@@ -14,7 +14,7 @@ let everyKind: [WireMessage] = [
     .parameters(.init(step: 17, phase: WireMessage.Phase.generator, rank: 0, world: 3, epoch: 2, epochStart: 12, values: [1, 2, 3])),
     .heartbeat(.init(step: 99)),
     .complete(.init(step: 10_000)),
-    .leave(.init(reason: "SIGTERM")),
+    .leave(.init(reason: "SIGTERM", stopped: true)),
     .sharedMemoryOffer(.init(path: "/dev/shm/agon-worker-77-a1b2c3d4e5f6", token: Array(0..<16), count: 214_673)),
     .sharedMemoryAnswer(.accepted(path: "/dev/shm/agon-coordinator-5-00ff00ff00ff", token: Array(repeating: 9, count: 16), count: 214_673)),
     .sharedMemoryAnswer(.refused("the coordinator runs with shared memory off")),

@@ -99,21 +99,32 @@ public struct Refused: Equatable, Sendable {
 
 /// Worker → coordinator, kind 8: leaving the run (shut down, or given up).
 ///
-/// Header: version, kind 8, `reason` (string).
+/// Header: version, kind 8, `reason` (string), `stopped` (UInt8, 0 or 1).
 public struct Leave: Equatable, Sendable {
     /// One line saying why, for the coordinator to log.
     public var reason: String
+    /// True when the worker was stopped (a signal) rather than done: the coordinator waits for
+    /// its rank until the step deadline, as for a silent worker, since the same signal may be
+    /// about to stop the whole run.
+    public var stopped: Bool
 
     /// A notice of leaving for `reason`.
-    public init(reason: String) {
+    public init(reason: String, stopped: Bool = false) {
         self.reason = reason
+        self.stopped = stopped
     }
 
     func encode(into writer: inout WireWriter) {
         writer.write(reason)
+        writer.write(UInt8(stopped ? 1 : 0))
     }
 
     init(reading reader: inout WireReader) throws(WireError) {
         reason = try reader.readString("reason")
+        switch try reader.readUInt8("stopped") {
+        case 0: stopped = false
+        case 1: stopped = true
+        case let other: throw WireError(.malformed, "leave header: stopped is \(other), not 0 or 1")
+        }
     }
 }
