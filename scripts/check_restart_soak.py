@@ -79,9 +79,9 @@ class Run:
         self.log = open(log_path, "ab")
         self.offset = self.log.tell()   # this run's lines start here
         self.started = time.monotonic()
-        # A crash prints every frame of the crashed thread, and glibc checks the heap at every
-        # free, so that a failure here says where it came from.
-        environment = dict(os.environ, SWIFT_BACKTRACE="enable=yes,preset=full,threads=crashed,interactive=no", MALLOC_CHECK_="3")
+        # A crash prints every frame of the crashed thread it can, so that a failure here says
+        # where it came from.
+        environment = dict(os.environ, SWIFT_BACKTRACE="enable=yes,preset=full,threads=crashed,interactive=no")
         self.process = subprocess.Popen([agon, "run", "--run-dir", run_dir] + arguments, stdin=subprocess.DEVNULL,
                                         stdout=self.log, stderr=self.log, start_new_session=True, env=environment)
 
