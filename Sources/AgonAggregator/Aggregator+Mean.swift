@@ -6,8 +6,11 @@ import Foundation
 extension Aggregator {
     /// Appends the mean over sources of each tag for the steps every live source has passed
     /// (all steps when `final`); the last step written is kept in run.db's meta table.
+    /// The meta key of the last step whose means are in `tensorboard/aggregate/`.
+    static let aggregateMeansKey = "tensorboard_aggregate_through"
+
     func writeAggregateMeans(final: Bool) throws {
-        let key = "tensorboard_aggregate_through"
+        let key = Self.aggregateMeansKey
         let done = Int64(try store.meta(key) ?? "") ?? 0
         var latest: [String: (step: Int64, wallTime: Double)] = [:]
         var sums: [String: [Int64: (sum: Double, count: Int, wallTime: Double)]] = [:]

@@ -51,12 +51,11 @@ extension Aggregator {
                 try writer.add(start)
                 try writer.flush()
             }
-            let meansKey = "tensorboard_aggregate_through"
-            if let means = Int64(try store.meta(meansKey) ?? ""), means > resumedFrom {
+            if let means = Int64(try store.meta(Self.aggregateMeansKey) ?? ""), means > resumedFrom {
                 let writer = try aggregateWriter()
                 try writer.add(start)
                 try writer.flush()
-                try store.setMeta(meansKey, String(resumedFrom))
+                try store.setMeta(Self.aggregateMeansKey, String(resumedFrom))
             }
             try store.setMeta(Self.restartsKey, String(generation))
         }

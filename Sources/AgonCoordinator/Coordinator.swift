@@ -150,14 +150,8 @@ public final class Coordinator {
         step = 0
         let host = ProcessInfo.processInfo.hostName
         try FileManager.default.createDirectory(atPath: configuration.runDirectory, withIntermediateDirectories: true)
-        if let record = try RunRecord.load(runDirectory: configuration.runDirectory) {
-            // Refused before a checkpoint of other networks is read.
-            let refused = record.differences(from: configuration.training, workers: configuration.workers).refused
-            if !refused.isEmpty {
-                throw TrainingError(.settingsMismatch, path: configuration.runDirectory,
-                                    "holds a run of other networks (\(refused.joined(separator: ", "))); use --restart to start it afresh, or another --run-dir")
-            }
-        }
+        // Refused before a checkpoint of other networks is read.
+        try RunRecord.checkResumable(runDirectory: configuration.runDirectory, settings: configuration.training, workers: configuration.workers)
         if let path = Checkpoint.latest(in: configuration.runDirectory + "/checkpoints") {
             let restored = try Checkpoint.restore(path: path, model: model, update: update)
             step = restored.step

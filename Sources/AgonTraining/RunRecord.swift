@@ -71,6 +71,22 @@ public struct RunRecord: Codable, Sendable, Equatable {
         return (refused, accepted)
     }
 
+    /// Refuses to go on in `runDirectory` with `settings` when the run recorded there is of other
+    /// networks, which its checkpoints could not be loaded into; nothing when there is no record.
+    ///
+    /// - Throws: `TrainingError.settingsMismatch` naming the differences and the way out.
+    public static func checkResumable(runDirectory: String, settings: TrainingConfiguration, workers: Int) throws {
+        try load(runDirectory: runDirectory)?.checkResumable(runDirectory: runDirectory, settings: settings, workers: workers)
+    }
+
+    private func checkResumable(runDirectory: String, settings: TrainingConfiguration, workers: Int) throws {
+        let refused = differences(from: settings, workers: workers).refused
+        guard refused.isEmpty else {
+            throw TrainingError(.settingsMismatch, path: runDirectory,
+                                "holds a run of other networks (\(refused.joined(separator: ", "))); use --restart to start it afresh, or another --run-dir")
+        }
+    }
+
     /// Checks `settings` against the record in `runDirectory` (if any) and records a new
     /// generation resuming after `resumedFrom`; returns it and the accepted changes.
     ///
@@ -80,11 +96,8 @@ public struct RunRecord: Codable, Sendable, Equatable {
     public static func beginGeneration(runDirectory: String, settings: TrainingConfiguration, workers: Int,
                                        resumedFrom: Int, host: String) throws -> (record: RunRecord, generation: Generation) {
         var record = try load(runDirectory: runDirectory) ?? RunRecord(settings: settings, workers: workers, generations: [])
-        let (refused, accepted) = record.differences(from: settings, workers: workers)
-        if !refused.isEmpty {
-            throw TrainingError(.settingsMismatch, path: runDirectory,
-                                "holds a run of other networks (\(refused.joined(separator: ", "))); use --restart to start it afresh, or another --run-dir")
-        }
+        try record.checkResumable(runDirectory: runDirectory, settings: settings, workers: workers)
+        let accepted = record.differences(from: settings, workers: workers).accepted
         let generation = Generation(generation: (record.generations.last?.generation ?? 0) + 1, resumedFrom: resumedFrom, host: host,
                                     version: AgonVersion.string, started: Date().timeIntervalSince1970, changes: accepted)
         record.settings = settings

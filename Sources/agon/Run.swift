@@ -38,10 +38,11 @@ struct Run: ParsableCommand {
         _ = try options.loadTrainingSet(workers: workers)   // --batch, --classes: before any child starts
         if restart {
             try RunFolder.moveAside(runDir, by: "agon run")
-        } else if let record = try RunRecord.load(runDirectory: runDir) {
-            let refused = record.differences(from: options.configuration, workers: workers).refused
-            if !refused.isEmpty {
-                logLine("agon run: \(runDir) holds a run of other networks (\(refused.joined(separator: ", "))); use --restart to start it afresh, or another --run-dir")
+        } else {
+            do {
+                try RunRecord.checkResumable(runDirectory: runDir, settings: options.configuration, workers: workers)
+            } catch let error as TrainingError where error.code == .settingsMismatch {
+                logLine("agon run: \(error.message)")
                 throw ExitCode(64)
             }
         }
@@ -107,7 +108,8 @@ struct Run: ParsableCommand {
         let deadline = Date().addingTimeInterval(35)
         while children.dropFirst(2).contains(where: \.isRunning) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         for child in children.dropFirst(2) where !child.isRunning && child.status != 0 {
-            logLine("agon run: \(child.role) ended with status \(child.status); the run went on without it")
+            let how = child.wasKilled ? "was killed (signal \(child.status))" : "ended with status \(child.status)"
+            logLine("agon run: \(child.role) \(how); the run went on without it")
         }
         // The final checkpoint's latent views, before the aggregator's last report embeds them.
         if coordinator.status == 0 { Latent.drawAfterRun(runDirectory: runDir, data: options.data) }

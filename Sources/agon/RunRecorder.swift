@@ -131,6 +131,11 @@ final class RunRecorder: TrainingObserver {
 /// `RUN/samples/step-NNNNNNNN.png`, the sample grid after `step`, with its folder made.
 func sampleGridPath(step: Int, runDirectory: String) throws -> String {
     try FileManager.default.createDirectory(atPath: runDirectory + "/samples", withIntermediateDirectories: true)
-    return runDirectory + "/samples/" + String(format: "step-%08d.png", step)
+    return sampleGridFile(step: step, runDirectory: runDirectory)
+}
+
+/// `RUN/samples/step-NNNNNNNN.png`, the file of the sample grid after `step`.
+func sampleGridFile(step: Int, runDirectory: String) -> String {
+    runDirectory + "/samples/" + String(format: "step-%08d.png", step)
 }
 

@@ -61,7 +61,7 @@ final class SampleGridWriter: @unchecked Sendable {
 
     /// Whether the grid of `step` is on disk.
     func exists(step: Int) -> Bool {
-        FileManager.default.fileExists(atPath: runDirectory + "/samples/" + String(format: "step-%08d.png", step))
+        FileManager.default.fileExists(atPath: sampleGridFile(step: step, runDirectory: runDirectory))
     }
 
     /// The grids encoded since the last call, oldest first.

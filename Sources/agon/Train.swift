@@ -26,10 +26,11 @@ struct Train: ParsableCommand {
         let dataset = try options.loadTrainingSet()
         if restart {
             try RunFolder.moveAside(runDir, by: "agon train")
-        } else if let record = try RunRecord.load(runDirectory: runDir) {
-            let refused = record.differences(from: options.configuration, workers: 1).refused
-            if !refused.isEmpty {
-                throw ValidationError("\(runDir) holds a run of other networks (\(refused.joined(separator: ", "))); use --restart to start it afresh, or another --run-dir")
+        } else {
+            do {
+                try RunRecord.checkResumable(runDirectory: runDir, settings: options.configuration, workers: 1)
+            } catch let error as TrainingError where error.code == .settingsMismatch {
+                throw ValidationError(error.message)
             }
         }
         try RunFolder.prepare(runDir, subfolders: ["checkpoints", "samples"])
