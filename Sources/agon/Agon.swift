@@ -28,6 +28,10 @@ struct Agon: ParsableCommand {
             exit(withError: error)
         } catch let error as CleanExit {
             exit(withError: error)
+        } catch where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+            // `agon help run` and `--help` parse into ArgumentParser's help command, whose run()
+            // throws its own (internal) error type: ArgumentParser prints the help and exits 0.
+            exit(withError: error)
         } catch {
             FileHandle.standardError.write(Data("Error: \(oneLineDescription(of: error))\n".utf8))
             Foundation.exit(1)

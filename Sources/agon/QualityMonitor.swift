@@ -59,7 +59,10 @@ final class QualityMonitor: @unchecked Sendable {
         self.events = events
         self.log = log
         let count = options.qualitySamples
-        let thread = Thread { [self] in measureUntilFinished(classifier: path, dataDirectory: dataDirectory, count: count) }
+        let thread = Thread { [self] in
+            StopSignals.blockInThisThread()   // it runs oneDNN: see there
+            measureUntilFinished(classifier: path, dataDirectory: dataDirectory, count: count)
+        }
         thread.name = "agon quality"
         thread.start()
     }

@@ -29,6 +29,14 @@ struct BadInputTests {
         return result
     }
 
+    @Test("help is help: printed on standard output, exit 0", arguments: [["--help"], ["run", "--help"], ["help", "worker"], ["keys", "generate", "-h"]])
+    func help(arguments: [String]) throws {
+        let result = try AgonProcess.run(arguments)
+        #expect(result.status == 0, "exit \(result.status): \(result.stderr)")
+        #expect(result.stdout.contains("USAGE: agon"), "no usage on standard output: \(result.stdout)")
+        #expect(!result.stderr.contains("Error"), "an error for a request of help: \(result.stderr)")
+    }
+
     @Test("a missing data folder")
     func missingData() throws {
         try expectOneLineError(["train", "--data", "/nonexistent-agon-data", "--steps", "1", "--run-dir", "/tmp/agon-unused"],
