@@ -47,7 +47,7 @@ enum AgonProcess {
         if let environment { process.environment = environment }
         process.standardOutput = out
         process.standardError = err
-        try process.run()
+        try AgonProcess.spawningAsAShellWould { try process.run() }
         let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
         process.waitUntilExit()
@@ -57,6 +57,17 @@ enum AgonProcess {
         return AgonResult(status: process.terminationStatus,
                           stdout: try String(contentsOfFile: dir + "/out", encoding: .utf8),
                           stderr: try String(contentsOfFile: dir + "/err", encoding: .utf8))
+    }
+
+    /// Runs `spawn` with no signal blocked in this thread, so that the child starts with the empty
+    /// signal mask a shell gives it (a child inherits its spawner's mask, and the test runner's
+    /// threads may block SIGINT and SIGTERM, which would hide a role that forgets to block them).
+    static func spawningAsAShellWould(_ spawn: () throws -> Void) throws {
+        var empty = sigset_t(), previous = sigset_t()
+        sigemptyset(&empty)
+        pthread_sigmask(SIG_SETMASK, &empty, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+        try spawn()
     }
 
     /// A fresh temporary folder.
@@ -115,7 +126,7 @@ final class RunningAgon: @unchecked Sendable {
                 self?.condition.broadcast()
             }
         }
-        try process.run()
+        try AgonProcess.spawningAsAShellWould { try process.run() }
         let pid = process.processIdentifier
         let watchdog = DispatchWorkItem { [weak self] in if self?.isRunning == true { kill(pid, SIGKILL) } }
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
