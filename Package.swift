@@ -9,6 +9,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Only the executable logs through it: the library targets take a plain `log:` closure.
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // System libraries (module maps in Sources/C*).
@@ -45,6 +47,7 @@ let package = Package(
             "AgonTraining", "AgonNN", "AgonTensor", "AgonPlot", "AgonWire", "AgonCoordinator", "AgonWorker", "CAgonKernels",
             "AgonAggregator", "AgonAnalysis",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
 
         .testTarget(name: "AgonTensorTests", dependencies: ["AgonTensor"]),

@@ -201,6 +201,7 @@ public final class Aggregator: @unchecked Sendable {
             let usable = zip(fresh, problems).map { $0 && $1 == nil }
             watchHealth(source: batch.source, zip(events, usable).filter(\.1).map(\.0))
             let new = zip(batch.events, usable).filter(\.1).map(\.0)
+            configuration.onStored?(batch.source, batch.incarnation, new.count)
             if !new.isEmpty {
                 dirty = true
                 queueForTensorBoard(TensorBoardBatch(source: SourceIncarnation(worker: batch.source, incarnation: batch.incarnation),

@@ -8,6 +8,9 @@ public struct AggregatorConfiguration: Sendable {
     public var runDirectory: String
     /// Seconds between renderings of the plots while events arrive.
     public var renderInterval: Double = 5
+    /// Called on the aggregator's thread after each batch is stored, with its source, the
+    /// source's incarnation and how many of its events were new (0: all seen before).
+    public var onStored: (@Sendable (_ source: String, _ incarnation: Int64, _ newEvents: Int) -> Void)?
 
     public init(bind: String, runDirectory: String) {
         self.bind = bind

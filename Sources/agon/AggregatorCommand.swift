@@ -19,6 +19,10 @@ struct AggregatorCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Seconds between renderings of the plots.")
     var renderInterval: Double = 5
 
+    @OptionGroup var logging: LoggingOptions
+
+    @OptionGroup var progress: ProgressOptions
+
     @Flag(help: "Stop when the parent process exits (set by `agon run`).")
     var exitWithParent = false
 
@@ -32,6 +36,9 @@ struct AggregatorCommand: ParsableCommand {
         try RunFolder.prepare(runDir)
         var configuration = AggregatorConfiguration(bind: bind, runDirectory: runDir)
         configuration.renderInterval = renderInterval
+        let watch = progress.progressEvery > 0 ? SourceWatch(every: progress.progressEvery) : nil
+        defer { watch?.stop() }
+        if let watch { configuration.onStored = { watch.stored(source: $0, incarnation: $1, newEvents: $2) } }
         let aggregator = try Aggregator(configuration: configuration, log: logLine)
         try aggregator.run { signals.flag.isStopped }
         logLine("aggregator: stopped; plots in \(runDir)/plots")

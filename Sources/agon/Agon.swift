@@ -16,13 +16,17 @@ struct Agon: ParsableCommand {
         } catch {
             exit(withError: error)
         }
+        ProcessLog.bootstrap(for: command)
         do {
             try command.run()
         } catch let error as ValidationError {
             // A usage error found at run time (data too small for --batch): with the subcommand's
             // usage, where ArgumentParser would show the root's.
-            let usage = usageString(for: type(of: command))
-            FileHandle.standardError.write(Data("Error: \(error.message)\n\(usage.hasPrefix("Usage:") ? "" : "Usage: ")\(usage)\n".utf8))
+            logLine("Error: \(error.message)")
+            if (command as? LoggingCommand)?.logging.logFormat != .json {
+                let usage = usageString(for: type(of: command))
+                FileHandle.standardError.write(Data("\(usage.hasPrefix("Usage:") ? "" : "Usage: ")\(usage)\n".utf8))
+            }
             Foundation.exit(ExitCode.validationFailure.rawValue)
         } catch let error as ExitCode {
             exit(withError: error)
@@ -33,7 +37,7 @@ struct Agon: ParsableCommand {
             // throws its own (internal) error type: ArgumentParser prints the help and exits 0.
             exit(withError: error)
         } catch {
-            FileHandle.standardError.write(Data("Error: \(oneLineDescription(of: error))\n".utf8))
+            logLine("Error: \(oneLineDescription(of: error))")
             Foundation.exit(1)
         }
     }

@@ -16,6 +16,10 @@ struct CoordinatorCommand: ParsableCommand {
 
     @OptionGroup var quality: QualityOptions
 
+    @OptionGroup var logging: LoggingOptions
+
+    @OptionGroup var progress: ProgressOptions
+
     @Option(help: "ZeroMQ endpoint to listen on (tcp://HOST:PORT; PORT * picks a free one, written to RUN/coordinator.json).")
     var bind: String = "tcp://127.0.0.1:5555"
 
@@ -82,7 +86,14 @@ struct CoordinatorCommand: ParsableCommand {
             grids.drain()
         }
         let progressJSON = self.progressJSON
+        // Started by hand or by a cluster engine (not by `agon run`, which reads the JSON lines).
+        let view = progressJSON || progress.progressEvery == 0 ? nil
+            : ProgressView(interactive: isatty(STDERR_FILENO) == 1 && logging.logFormat == .text, every: progress.progressEvery, prefix: "coordinator: ")
+        defer { view?.finish() }
         configuration.onProgress = { p in
+            ProcessLog.place.update(step: p.step)
+            view?.update(step: p.step, total: p.totalSteps, workers: p.workers, samplesPerSecond: p.samplesPerSecond,
+                         generatorLoss: Double(p.generatorLoss), discriminatorLoss: Double(p.discriminatorLoss))
             // Which ranks each step averaged: a run that lost a worker says which steps it missed.
             let mask = p.ranks.filter { $0 < 52 }.reduce(0.0) { $0 + Double(UInt64(1) << UInt64($1)) }
             events?.record(step: p.step, scalars: [("contributors", Double(p.workers)), ("ranks", mask)])
@@ -113,6 +124,7 @@ struct CoordinatorCommand: ParsableCommand {
         let dataset = try options.loadTrainingSet(workers: workers)
         try RunFolder.prepare(runDir, subfolders: ["checkpoints", "samples"])
         let coordinator = try Coordinator(configuration: configuration, datasetCount: dataset.count, log: logLine)
+        ProcessLog.place.update(step: coordinator.resumedFrom)
         events?.begin(source: "coordinator", generation: coordinator.generation)
         events?.recordGeneration(coordinator.generation, resumedFrom: coordinator.resumedFrom, settings: coordinator.generationSettings)
         // A kill between a checkpoint and its step's grid lost that grid: the restored model

@@ -13,6 +13,8 @@ struct Run: ParsableCommand {
 
     @OptionGroup var quality: QualityOptions
 
+    @OptionGroup var logging: LoggingOptions
+
     @Option(parsing: .unconditional, help: "Worker processes.")
     var workers: Int = 2
 
@@ -51,9 +53,10 @@ struct Run: ParsableCommand {
         try? FileManager.default.removeItem(atPath: endpointFile)
         try? FileManager.default.removeItem(atPath: aggregatorFile)
 
-        let progress = ProgressView(interactive: isatty(STDERR_FILENO) == 1)
+        let progress = ProgressView(interactive: isatty(STDERR_FILENO) == 1 && logging.logFormat == .text)
         let aggregator = Child(role: "aggregator", executable: executable,
-                               arguments: ["aggregator", "--bind", "tcp://127.0.0.1:*", "--run-dir", runDir, "--exit-with-parent"])
+                               arguments: ["aggregator", "--bind", "tcp://127.0.0.1:*", "--run-dir", runDir, "--exit-with-parent",
+                                           "--progress-every", "0"] + logging.arguments)
         var children = [aggregator]
         defer { Child.stopAll(children) }
         try aggregator.start()
@@ -63,7 +66,7 @@ struct Run: ParsableCommand {
                                 arguments: ["coordinator", "--bind", "tcp://127.0.0.1:*", "--run-dir", runDir,
                                             "--workers", String(workers), "--step-deadline", String(stepDeadline),
                                             "--aggregator", events, "--progress-json", "--exit-with-parent"]
-                                            + (noSharedMemory ? ["--no-shared-memory"] : []) + options.arguments + quality.arguments,
+                                            + (noSharedMemory ? ["--no-shared-memory"] : []) + options.arguments + quality.arguments + logging.arguments,
                                 onLine: progress.update)
         children.append(coordinator)
         try coordinator.start()
@@ -71,7 +74,8 @@ struct Run: ParsableCommand {
         for i in 0..<workers {
             let worker = Child(role: "worker \(i)", executable: executable,
                                arguments: ["worker", "--coordinator", endpoint, "--aggregator", events, "--data", options.data,
-                                           "--spool-dir", runDir + "/spool", "--exit-with-parent"] + (noSharedMemory ? ["--no-shared-memory"] : []))
+                                           "--spool-dir", runDir + "/spool", "--exit-with-parent"] + (noSharedMemory ? ["--no-shared-memory"] : [])
+                                           + logging.arguments)
             try worker.start()
             children.append(worker)
         }
@@ -188,50 +192,5 @@ final class Child: @unchecked Sendable {
         while children.contains(where: \.isRunning) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         for child in children where child.isRunning { kill(child.process.processIdentifier, SIGKILL) }
         for child in children { child.process.waitUntilExit() }
-    }
-}
-
-/// The progress of a run from the coordinator's JSON lines: a bar on a terminal, a line every
-/// few seconds otherwise.
-final class ProgressView: @unchecked Sendable {
-    private let interactive: Bool
-    private let lock = NSLock()
-    private var lastPrint = Date.distantPast
-    private var started = Date()
-    private var drawn = false
-    private var completed = false
-
-    init(interactive: Bool) { self.interactive = interactive }
-
-    /// Whether the coordinator has reported its last step.
-    var isComplete: Bool { lock.withLock { completed } }
-
-    func update(_ line: String) {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-              let step = object["step"] as? Int, let total = object["total"] as? Int else { return }
-        lock.lock(); defer { lock.unlock() }
-        if step >= total { completed = true }
-        let now = Date()
-        guard now.timeIntervalSince(lastPrint) >= (interactive ? 0.2 : 5) || step == total else { return }
-        lastPrint = now
-        let rate = object["samples_per_s"] as? Double ?? 0
-        let stepsPerSecond = Double(step) / max(now.timeIntervalSince(started), 1e-3)
-        let eta = Double(total - step) / max(stepsPerSecond, 1e-9)
-        let text = String(format: "step %d/%d  %.0f samples/s  ETA %.0fs  G %.4f  D %.4f  workers %d", step, total, rate, eta,
-                          object["g_loss"] as? Double ?? .nan, object["d_loss"] as? Double ?? .nan, object["workers"] as? Int ?? 0)
-        if interactive {
-            let width = 24, filled = width * step / max(total, 1)
-            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-            FileHandle.standardError.write(Data("\r\u{1B}[2K[\(bar)] \(text)".utf8))
-            drawn = true
-        } else {
-            logLine(text)
-        }
-    }
-
-    func finish() {
-        lock.lock(); defer { lock.unlock() }
-        if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
-        drawn = false
     }
 }

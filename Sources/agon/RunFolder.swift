@@ -18,7 +18,7 @@ enum RunFolder {
         } catch {
             throw RuntimeError("\(trimmed): cannot move the earlier run aside to \(aside) for --restart: \(oneLineDescription(of: error))")
         }
-        FileHandle.standardError.write(Data("\(command): --restart: the earlier run's files are now in \(aside)\n".utf8))
+        logLine("\(command): --restart: the earlier run's files are now in \(aside)")
     }
 
     /// Makes `directory` and its `subfolders` (`checkpoints`, `samples`, …) where missing and

@@ -28,7 +28,8 @@ final class RunRecorder: TrainingObserver {
     private let incarnation = Int64(Date().timeIntervalSince1970 * 1_000_000)
     private let generation: Int64
     private var unstored: [RunEvent] = []
-    private let interactive = isatty(STDERR_FILENO) == 1
+    /// A bar on a terminal; plain lines in a log (or JSON records, `--log-format json`).
+    private let interactive: Bool
     private let started = ContinuousClock.now
     private var lastReport = ContinuousClock.now
     private var stepsSinceReport = 0
@@ -36,8 +37,9 @@ final class RunRecorder: TrainingObserver {
 
     /// Opens the run folder's files for a run that starts after step `start` (0: a fresh run)
     /// as `generation` of the run, with `settings` (JSON) recorded.
-    init(directory: String, startingAfter start: Int, generation: Int64, settings: String) throws {
+    init(directory: String, startingAfter start: Int, generation: Int64, settings: String, interactive: Bool) throws {
         self.directory = directory
+        self.interactive = interactive
         self.generation = generation
         let fm = FileManager.default
         try fm.createDirectory(atPath: directory + "/samples", withIntermediateDirectories: true)
@@ -74,7 +76,7 @@ final class RunRecorder: TrainingObserver {
     }
 
     func log(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        logLine(line)
     }
 
     func didStep(_ metrics: StepMetrics, of total: Int) throws {
@@ -84,6 +86,7 @@ final class RunRecorder: TrainingObserver {
         record(step: metrics.step, .scalars(metrics.namedValues.map { ScalarValue(tag: $0.tag, value: $0.value) }))
         if unstored.count >= Self.eventsPerCommit { try storeEvents() }
         lastMetrics = metrics
+        ProcessLog.place.update(step: metrics.step)
         stepsSinceReport += 1
         let now = ContinuousClock.now
         let elapsed = (now - lastReport).seconds

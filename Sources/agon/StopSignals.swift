@@ -46,8 +46,3 @@ final class StopSignals {
         pthread_sigmask(SIG_BLOCK, &set, nil)
     }
 }
-
-/// Prints one line to standard error.
-func logLine(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
-}

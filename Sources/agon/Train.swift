@@ -19,6 +19,8 @@ struct Train: ParsableCommand {
     @Option(help: "Folder for checkpoints, metrics and samples.")
     var runDir: String = "runs/train"
 
+    @OptionGroup var logging: LoggingOptions
+
     @Flag(help: "Start the run afresh: the run folder's old files are moved to RUN.restarted-DATE, out of the new run.")
     var restart = false
 
@@ -40,9 +42,11 @@ struct Train: ParsableCommand {
         let start = try trainer.resume(from: checkpoints)
         let (record, generation) = try RunRecord.beginGeneration(runDirectory: runDir, settings: options.configuration, workers: 1,
                                                                  resumedFrom: start, host: ProcessInfo.processInfo.hostName)
-        for change in generation.changes { FileHandle.standardError.write(Data("agon train: the run goes on with \(change)\n".utf8)) }
+        for change in generation.changes { logLine("agon train: the run goes on with \(change)") }
         let recorder = try RunRecorder(directory: runDir, startingAfter: start, generation: generation.generation,
-                                       settings: record.settingsJSON(of: generation))
+                                       settings: record.settingsJSON(of: generation),
+                                       interactive: isatty(STDERR_FILENO) == 1 && logging.logFormat == .text)
+        ProcessLog.place.update(step: start)
         let total = trainer.totalSteps
         let model = trainer.model
         recorder.log("agon train: \(options.model.rawValue) (G \(model.generator.trainableCount) parameters, D \(model.discriminator.trainableCount)), batch \(options.batch), \(total) steps\(start > 0 ? ", resuming after step \(start)" : ""), run folder \(runDir)")

@@ -35,6 +35,8 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Seconds to wait for the coordinator's welcome before giving up.")
     var joinTimeout: Double = 30
 
+    @OptionGroup var logging: LoggingOptions
+
     @Flag(help: "Send gradients and parameters through the socket even when the coordinator is on this machine (no shared-memory lane).")
     var noSharedMemory = false
 
@@ -68,11 +70,16 @@ struct WorkerCommand: ParsableCommand {
             reporter.begin(source: reporter.name ?? name ?? "worker-\(place.rank)", generation: place.generation, rank: Int32(place.rank))
         }
         let worker = Worker(configuration: configuration, log: logLine,
-                            onJoined: events.map { reporter in { begin(reporter, $0) } },
-                            observer: events.map { reporter in { metrics, place in
-                                begin(reporter, place)
-                                reporter.record(metrics)
-                            } })
+                            onJoined: { place in
+                                ProcessLog.place.update(rank: place.rank)
+                                if let events { begin(events, place) }
+                            },
+                            observer: { metrics, place in
+                                ProcessLog.place.update(rank: place.rank, step: metrics.step)
+                                guard let events else { return }
+                                begin(events, place)
+                                events.record(metrics)
+                            })
         let finished = try worker.run(stop: signals.flag)
         events?.finish(timeout: finished == nil ? 2 : 30)   // stopped: do not linger for the aggregator
         guard finished != nil else { throw ExitCode(130) }
