@@ -19,7 +19,7 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "ZeroMQ endpoint to listen on (tcp://HOST:PORT; PORT * picks a free one, written to RUN/coordinator.json).")
     var bind: String = "tcp://127.0.0.1:5555"
 
-    @Option(help: "The run folder (checkpoints, coordinator.json).")
+    @Option(help: "The run folder: checkpoints/, samples/, the final latent views in plots/, spool/ (events not yet stored), coordinator.json. Give the aggregator and the workers the same folder for the layout of `agon run`.")
     var runDir: String = "runs/run"
 
     @Option(parsing: .unconditional, help: "Workers to wait for before the first step.")
