@@ -1,4 +1,5 @@
-// What an aggregator is told: where to listen, the run folder, and how often to draw.
+// What an aggregator is told: where to listen, the run folder, how often to draw, and its
+// CURVE keys.
 
 /// The settings of `agon aggregator`.
 public struct AggregatorConfiguration: Sendable {
@@ -11,6 +12,10 @@ public struct AggregatorConfiguration: Sendable {
     /// Called on the aggregator's thread after each batch is stored, with its source, the
     /// source's incarnation and how many of its events were new (0: all seen before).
     public var onStored: (@Sendable (_ source: String, _ incarnation: Int64, _ newEvents: Int) -> Void)?
+    /// The aggregator's CURVE secret key (Z85); nil takes events in clear text from anyone.
+    public var curveSecretKey: String?
+    /// The public keys (Z85) of the sources to admit when CURVE is on.
+    public var authorizedKeys: [String] = []
 
     public init(bind: String, runDirectory: String) {
         self.bind = bind

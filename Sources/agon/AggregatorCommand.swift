@@ -13,8 +13,17 @@ struct AggregatorCommand: ParsableCommand {
     @Option(help: "ZeroMQ endpoint to listen on (PORT * picks a free one, written to RUN/aggregator.json).")
     var bind: String = "tcp://127.0.0.1:5556"
 
-    @Option(help: "The run folder (run.db, plots/, samples/, tensorboard/).")
+    @Option(help: "The run folder: run.db, plots/, samples/ (from the events), tensorboard/, report.html, aggregator.json.")
     var runDir: String = "runs/run"
+
+    @Option(help: "CURVE key folder: DIR/secret.key (this aggregator's), DIR/public.key and DIR/authorized/*.key (the event sources to admit).")
+    var keys: String?
+
+    @Option(help: "CURVE secret key file (from `agon keys generate`): encrypt, and admit only --authorized-keys.")
+    var curveSecret: String?
+
+    @Option(help: "Folder of public key files of the event sources to admit (with --curve-secret).")
+    var authorizedKeys: String?
 
     @Option(parsing: .unconditional, help: "Seconds between renderings of the plots.")
     var renderInterval: Double = 5
@@ -29,6 +38,7 @@ struct AggregatorCommand: ParsableCommand {
     func validate() throws {
         guard renderInterval > 0 else { throw ValidationError("--render-interval must be positive, got \(renderInterval)") }
         try EndpointOption.validate(bind, option: "--bind", binding: true)
+        try RoleKeys.validate(keys: keys, ("--curve-secret", curveSecret), ("--authorized-keys", authorizedKeys))
     }
 
     func run() throws {
@@ -39,6 +49,12 @@ struct AggregatorCommand: ParsableCommand {
         let watch = progress.progressEvery > 0 ? SourceWatch(every: progress.progressEvery) : nil
         defer { watch?.stop() }
         if let watch { configuration.onStored = { watch.stored(source: $0, incarnation: $1, newEvents: $2) } }
+        if let curve = try RoleKeys.server(role: "aggregator", keys: keys, curveSecret: curveSecret, authorizedKeys: authorizedKeys) {
+            configuration.curveSecretKey = curve.secretKey
+            configuration.authorizedKeys = curve.admittedKeys.keys.sorted()
+        } else {
+            RoleKeys.warnIfOpen(role: "aggregator", bind: bind, what: "any peer can write into run.db, and events travel in clear text")
+        }
         let aggregator = try Aggregator(configuration: configuration, log: logLine)
         try aggregator.run { signals.flag.isStopped }
         logLine("aggregator: stopped; plots in \(runDir)/plots")
