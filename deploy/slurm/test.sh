@@ -160,6 +160,15 @@ wait_job() {
 # before the aggregator does).
 db() { sqlite3 -readonly "$1/run.db" "$2" 2> /dev/null; }
 max_step() { db "$1" "SELECT coalesce(max(step), 0) FROM scalars WHERE tag = 'g_loss' AND worker = '$2'"; }
+# until_step JOB N COMMAND...: waits (at most 60 s) until COMMAND prints a step of N or more, or
+# the job is no longer pending or running.
+until_step() {
+    local job=$1 n=$2; shift 2
+    for _ in $(seq 600); do
+        [ "$("$@")" -ge "$n" ] 2> /dev/null && return
+        case $(job_state "$job") in PENDING|RUNNING) sleep 0.1 ;; *) return ;; esac
+    done
+}
 latest_checkpoint() { sed -n 's/.*"step":\([0-9]*\).*/\1/p' "$1/checkpoints/latest.json" 2> /dev/null; }
 
 # ---- 1: two workers, a short run, to COMPLETED ----
@@ -180,11 +189,7 @@ done
 run2=$state/runs/killed
 t0=$(date +%s%N)
 job=$(submit "$run2" "${train[@]}" --steps 600 --step-deadline 2)
-for _ in $(seq 600); do
-    [ "$(max_step "$run2" worker-1)" -ge 20 ] 2> /dev/null && break
-    [ "$(job_state "$job")" = RUNNING ] || [ "$(job_state "$job")" = PENDING ] || break
-    sleep 0.1
-done
+until_step "$job" 20 max_step "$run2" worker-1
 victim=$(pgrep -f -- "--spool-dir $run2/spool/worker-1\$" || true)
 [ -n "$victim" ] || fail "job $job: worker-1's process was not found to kill (job state $(job_state "$job"))"
 kill -9 $victim
@@ -202,11 +207,7 @@ contributors=$(db "$run2" "SELECT value FROM scalars WHERE tag = 'contributors' 
 # requeued mid-run (as after a node failure), it resumes again ----
 t0=$(date +%s%N)
 job=$(submit "$run1" "${train[@]}" --steps 600)
-for _ in $(seq 600); do
-    [ "$(latest_checkpoint "$run1")" -ge 300 ] 2> /dev/null && break
-    [ "$(job_state "$job")" = RUNNING ] || [ "$(job_state "$job")" = PENDING ] || break
-    sleep 0.1
-done
+until_step "$job" 300 latest_checkpoint "$run1"
 [ "$(latest_checkpoint "$run1")" -ge 300 ] || fail "job $job: no checkpoint at step 300 or later while it ran"
 scontrol requeue "$job"
 # Slurm holds a requeued job back for two minutes (its BeginTime); the test lets it start at once.
@@ -230,11 +231,7 @@ generations=$(db "$run1" "SELECT group_concat(resumed_from) FROM (SELECT resumed
 run4=$state/runs/abandoned
 t0=$(date +%s%N)
 job=$(AGON_DRAIN_SECONDS=2 submit "$run4" "${train[@]}" --steps 100000)
-for _ in $(seq 600); do
-    [ "$(max_step "$run4" worker-1)" -ge 20 ] 2> /dev/null && break
-    [ "$(job_state "$job")" = RUNNING ] || [ "$(job_state "$job")" = PENDING ] || break
-    sleep 0.1
-done
+until_step "$job" 20 max_step "$run4" worker-1
 victims=$(pgrep -f -- "--spool-dir $run4/spool/worker-[01]\$" || true)
 [ "$(echo $victims | wc -w)" = 2 ] || fail "job $job: the 2 workers' processes were not found to kill"
 kill -9 $victims
