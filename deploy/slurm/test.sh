@@ -43,32 +43,38 @@ chmod 755 "$state"                                      # munged, as user munge,
 export SLURM_CONF=$state/slurm.conf
 readonly_dir=$state/readonly
 
-# Teardown: on every exit, failed or not. scancel only while slurmctld lives (it retries for a
-# minute against a dead one); daemons get SIGTERM together, then SIGKILL after 10 s.
+# stop_all PIDS...: SIGTERM to all at once, SIGKILL to those alive 10 s later.
+stop_all() {
+    local p alive
+    [ $# -gt 0 ] || return 0
+    kill "$@" 2> /dev/null
+    for _ in $(seq 100); do
+        alive=0; for p in "$@"; do kill -0 "$p" 2> /dev/null && alive=1; done
+        [ $alive = 0 ] && return; sleep 0.1
+    done
+    kill -9 "$@" 2> /dev/null
+}
+# Teardown, on every exit, failed or not: cancel the jobs (scancel only while slurmctld lives:
+# against a dead one it retries for a minute) and let them end, then stop the daemons.
 teardown() {
-    local status=$? t0 pids=() f p
+    local status=$? t0 pids=() f left
     t0=$(date +%s%N)
     set +e
-    if [ -s "$state/run/slurmctld.pid" ] && kill -0 "$(cat "$state/run/slurmctld.pid")" 2>/dev/null; then
+    if [ -s "$state/run/slurmctld.pid" ] && kill -0 "$(cat "$state/run/slurmctld.pid")" 2> /dev/null; then
         timeout 5 scancel --user=root > /dev/null 2>&1
+        for _ in $(seq 150); do [ -z "$(timeout 5 squeue -h 2> /dev/null)" ] && break; sleep 0.1; done
     fi
     mountpoint -q "$readonly_dir" && umount "$readonly_dir"
     for f in "$state"/run/*.pid "$state/munge/munged.pid"; do [ -s "$f" ] && pids+=("$(cat "$f")"); done
-    if [ ${#pids[@]} -gt 0 ]; then
-        kill "${pids[@]}" 2> /dev/null
-        for _ in $(seq 100); do
-            local alive=0; for p in "${pids[@]}"; do kill -0 "$p" 2> /dev/null && alive=1; done
-            [ $alive = 0 ] && break; sleep 0.1
-        done
-        kill -9 "${pids[@]}" 2> /dev/null
-    fi
+    stop_all "${pids[@]}"
     # Nothing of this test may outlive it: no Slurm or munge daemon that was not there before,
-    # no process (an agon role, a job step) whose command line names the temporary folder.
-    local left
+    # no process (an agon role, a job step) whose command line names the temporary folder. What
+    # is left fails the test, and is then killed so that the next run finds the machine clean.
     left=$( { comm -13 <(echo "$daemons_before") <(daemons); pgrep -f -- "$state/"; } | sort -u)
     if [ -n "$left" ]; then
         echo "deploy/slurm/test.sh: processes left after teardown:" >&2
         ps -o pid,args -p $left >&2
+        kill -9 $left 2> /dev/null
         status=1
     fi
     echo "teardown: $(ms "$t0") ms"
@@ -124,6 +130,8 @@ SchedulerParameters=bf_interval=1
 SlurmdParameters=config_overrides
 ReturnToService=2
 MinJobAge=60
+# A cancelled job's steps get SIGTERM, then SIGKILL this many seconds later (default 30).
+KillWait=5
 NodeName=n1 NodeHostname=$host NodeAddr=127.0.0.1 Port=${node_ports[0]} CPUs=4 State=UNKNOWN
 NodeName=n2 NodeHostname=$host NodeAddr=127.0.0.1 Port=${node_ports[1]} CPUs=4 State=UNKNOWN
 PartitionName=test Nodes=ALL Default=YES MaxTime=INFINITE State=UP
