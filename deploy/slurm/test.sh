@@ -78,7 +78,7 @@ teardown() {
         status=1
     fi
     echo "teardown: $(ms "$t0") ms"
-    if [ $status -eq 0 ]; then rm -rf "$state"; else echo "deploy/slurm/test.sh: failed; the cluster's files are kept in $state" >&2; fi
+    if [ $status -eq 0 ]; then rm -rf "$state"; echo "deploy/slurm/test.sh: passed in $(ms "$start") ms"; else echo "deploy/slurm/test.sh: failed; the cluster's files are kept in $state" >&2; fi
     exit $status
 }
 trap teardown EXIT
@@ -263,5 +263,3 @@ echo "job $job (run folder not writable): $s in $(ms "$t0") ms"
 expected="agon.sbatch: run folder $readonly_dir is not writable: Read-only file system"
 [ "$(cat "$state/jobs/agon-$job.out")" = "$expected" ] || fail "job $job: its output is not the one line '$expected'"
 job=
-
-echo "deploy/slurm/test.sh: passed in $(ms "$start") ms"
