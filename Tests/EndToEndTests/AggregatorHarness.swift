@@ -8,9 +8,9 @@ extension DistributedHarness {
     /// Starts `agon aggregator` on `bind` in `runDirectory`, waits until it listens, and returns
     /// it with the endpoint it bound (from RUN/aggregator.json).
     static func startAggregator(runDirectory: String, bind: String = "tcp://127.0.0.1:*", renderInterval: Double = 1,
-                                name: String = "aggregator", watchdog: Double = 120) throws -> (RunningAgon, endpoint: String) {
+                                _ arguments: [String] = [], name: String = "aggregator", watchdog: Double = 120) throws -> (RunningAgon, endpoint: String) {
         let aggregator = try AgonProcess.start(["aggregator", "--bind", bind, "--run-dir", runDirectory,
-                                                "--render-interval", String(renderInterval)],
+                                                "--render-interval", String(renderInterval)] + arguments,
                                                name: name, watchdog: watchdog)
         do {
             // aggregator.json is written before this line is logged.
@@ -78,10 +78,10 @@ enum EventBytes {
 
     static func le(_ value: Double) -> [UInt8] { le(value.bitPattern) }
 
-    /// A batch header: version 2, kind 9, run, source, incarnation, generation and the event
+    /// A batch header: version 3, kind 9, run, source, incarnation, generation and the event
     /// count it claims.
     static func header(source: String, count: Int32, incarnation: Int64 = 1, generation: Int64 = 0) -> [UInt8] {
-        [2, 9] + string("") + string(source) + le(incarnation) + le(generation) + le(count)
+        [3, 9] + string("") + string(source) + le(incarnation) + le(generation) + le(count)
     }
 
     /// One scalars event (code 1).
