@@ -191,14 +191,15 @@ echo "job $job (2 workers, 200 steps): $s in $(ms "$t0") ms"
 for w in worker-0 worker-1; do
     [ "$(max_step "$run1" "$w")" = 200 ] || fail "job $job: run.db holds $w's steps up to $(max_step "$run1" "$w"), not 200"
 done
-[ "$(stat -c %a "$run1/keys/secret.key")" = 600 ] || fail "job $job: the secret key made at job start is not 0600"
+[ "$(stat -c %a "$run1/keys" "$run1/keys/secret.key" | tr '\n' ' ')" = "700 600 " ] \
+    || fail "job $job: the key folder and secret made at job start are not 0700 and 0600"
 
 # ---- 2: one worker's task killed mid-run; the job completes with the other ----
 run2=$state/runs/killed
 t0=$(date +%s%N)
 job=$(submit "$run2" "${train[@]}" --steps 600 --step-deadline 2)
 until_step "$job" 20 max_step "$run2" worker-1
-victim=$(pgrep -f -- "--spool-dir $run2/spool/worker-1\$" || true)
+victim=$(pgrep -f -- "--run-dir $run2 .*--name worker-1\$" || true)
 [ -n "$victim" ] || fail "job $job: worker-1's process was not found to kill (job state $(job_state "$job"))"
 kill -9 $victim
 killed_at=$(max_step "$run2" worker-1)
@@ -240,7 +241,7 @@ run4=$state/runs/abandoned
 t0=$(date +%s%N)
 job=$(AGON_DRAIN_SECONDS=2 submit "$run4" "${train[@]}" --steps 100000)
 until_step "$job" 20 max_step "$run4" worker-1
-victims=$(pgrep -f -- "--spool-dir $run4/spool/worker-[01]\$" || true)
+victims=$(pgrep -f -- "--run-dir $run4 .*--name worker-[01]\$" || true)
 [ "$(echo $victims | wc -w)" = 2 ] || fail "job $job: the 2 workers' processes were not found to kill"
 kill -9 $victims
 s=$(wait_job "$job" 60)
@@ -251,7 +252,7 @@ grep -q "^agon.sbatch: every worker is gone and the run is not complete" "$state
 grep -q "^coordinator: stopped after step [0-9]*.*; checkpoint " "$state/jobs/agon-$job.out" \
     || fail "job $job: the coordinator did not checkpoint when it was stopped"
 
-# ---- 5: a run folder that is not writable: one clear line, a failed job ----
+# ---- 5: a run folder that is not writable, or none: one clear line, a failed job ----
 mkdir -p "$readonly_dir"
 mount --bind "$readonly_dir" "$readonly_dir"
 mount -o remount,bind,ro "$readonly_dir"
@@ -262,4 +263,10 @@ echo "job $job (run folder not writable): $s in $(ms "$t0") ms"
 [ "$s" = FAILED ] || fail "job $job on a read-only run folder ended $s, not FAILED"
 expected="agon.sbatch: run folder $readonly_dir is not writable: Read-only file system"
 [ "$(cat "$state/jobs/agon-$job.out")" = "$expected" ] || fail "job $job: its output is not the one line '$expected'"
+job=$(submit "" "${train[@]}" --steps 200)
+s=$(wait_job "$job" 60)
+echo "job $job (no run folder given): $s"
+[ "$s" = FAILED ] || fail "job $job without AGON_RUN_DIR ended $s, not FAILED"
+[ "$(cat "$state/jobs/agon-$job.out")" = "agon.sbatch: AGON_RUN_DIR is not set: give the run folder, on a filesystem every node mounts (AGON_RUN_DIR=/shared/runs/NAME sbatch agon.sbatch)" ] \
+    || fail "job $job: its output is not the one line saying AGON_RUN_DIR is not set"
 job=
