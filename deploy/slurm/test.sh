@@ -18,7 +18,8 @@ agon=${1:-$(cd "$root" && swift build --show-bin-path)/agon}
 agon=$(realpath "$agon")
 
 source "$root/scripts/lib/setup.sh"
-ensure_packages --no-install-recommends slurmctld slurmd slurm-client munge
+# Slurm and munge; sqlite3 reads run.db; procps has pgrep; the coordinator's default data set.
+ensure_packages --no-install-recommends slurmctld slurmd slurm-client munge sqlite3 procps dataset-fashion-mnist
 
 # Fixed ports for this cluster alone (slurmctld, then one slurmd per node) and for the jobs.
 ctld_port=16817
@@ -57,7 +58,7 @@ stop_all() {
 # Teardown, on every exit, failed or not: cancel the jobs (scancel only while slurmctld lives:
 # against a dead one it retries for a minute) and let them end, then stop the daemons.
 teardown() {
-    local status=$? t0 pids=() f left
+    local status=$? t0 pids=() f left=()
     t0=$(date +%s%N)
     set +e
     if [ -s "$state/run/slurmctld.pid" ] && kill -0 "$(cat "$state/run/slurmctld.pid")" 2> /dev/null; then
@@ -70,11 +71,11 @@ teardown() {
     # Nothing of this test may outlive it: no Slurm or munge daemon that was not there before,
     # no process (an agon role, a job step) whose command line names the temporary folder. What
     # is left fails the test, and is then killed so that the next run finds the machine clean.
-    left=$( { comm -13 <(echo "$daemons_before") <(daemons); pgrep -f -- "$state/"; } | sort -u)
-    if [ -n "$left" ]; then
+    mapfile -t left < <( { comm -13 <(echo "$daemons_before") <(daemons); pgrep -f -- "$state/"; } | sort -u)
+    if [ ${#left[@]} -gt 0 ]; then
         echo "deploy/slurm/test.sh: processes left after teardown:" >&2
-        ps -o pid,args -p $left >&2
-        kill -9 $left 2> /dev/null
+        ps -o pid,args -p "$(IFS=,; echo "${left[*]}")" >&2
+        kill -9 "${left[@]}" 2> /dev/null
         status=1
     fi
     echo "teardown: $(ms "$t0") ms"
@@ -199,9 +200,9 @@ run2=$state/runs/killed
 t0=$(date +%s%N)
 job=$(submit "$run2" "${train[@]}" --steps 600 --step-deadline 2)
 until_step "$job" 20 max_step "$run2" worker-1
-victim=$(pgrep -f -- "--run-dir $run2 .*--name worker-1\$" || true)
-[ -n "$victim" ] || fail "job $job: worker-1's process was not found to kill (job state $(job_state "$job"))"
-kill -9 $victim
+mapfile -t victims < <(pgrep -f -- "--run-dir $run2 .*--name worker-1\$")
+[ ${#victims[@]} = 1 ] || fail "job $job: not one process of worker-1 to kill, but ${#victims[@]} (job state $(job_state "$job"))"
+kill -9 "${victims[@]}"
 killed_at=$(max_step "$run2" worker-1)
 s=$(wait_job "$job" 120)
 echo "job $job (2 workers, one killed after step $killed_at, 600 steps): $s in $(ms "$t0") ms"
@@ -241,9 +242,9 @@ run4=$state/runs/abandoned
 t0=$(date +%s%N)
 job=$(AGON_DRAIN_SECONDS=2 submit "$run4" "${train[@]}" --steps 100000)
 until_step "$job" 20 max_step "$run4" worker-1
-victims=$(pgrep -f -- "--run-dir $run4 .*--name worker-[01]\$" || true)
-[ "$(echo $victims | wc -w)" = 2 ] || fail "job $job: the 2 workers' processes were not found to kill"
-kill -9 $victims
+mapfile -t victims < <(pgrep -f -- "--run-dir $run4 .*--name worker-[01]\$")
+[ ${#victims[@]} = 2 ] || fail "job $job: not 2 worker processes to kill, but ${#victims[@]}"
+kill -9 "${victims[@]}"
 s=$(wait_job "$job" 60)
 echo "job $job (both workers killed): $s in $(ms "$t0") ms"
 [ "$s" = FAILED ] || fail "job $job ended $s, not FAILED, after every worker was killed"
@@ -263,9 +264,10 @@ echo "job $job (run folder not writable): $s in $(ms "$t0") ms"
 [ "$s" = FAILED ] || fail "job $job on a read-only run folder ended $s, not FAILED"
 expected="agon.sbatch: run folder $readonly_dir is not writable: Read-only file system"
 [ "$(cat "$state/jobs/agon-$job.out")" = "$expected" ] || fail "job $job: its output is not the one line '$expected'"
+t0=$(date +%s%N)
 job=$(submit "" "${train[@]}" --steps 200)
 s=$(wait_job "$job" 60)
-echo "job $job (no run folder given): $s"
+echo "job $job (no run folder given): $s in $(ms "$t0") ms"
 [ "$s" = FAILED ] || fail "job $job without AGON_RUN_DIR ended $s, not FAILED"
 [ "$(cat "$state/jobs/agon-$job.out")" = "agon.sbatch: AGON_RUN_DIR is not set: give the run folder, on a filesystem every node mounts (AGON_RUN_DIR=/shared/runs/NAME sbatch agon.sbatch)" ] \
     || fail "job $job: its output is not the one line saying AGON_RUN_DIR is not set"
