@@ -46,6 +46,9 @@ struct CoordinatorCommand: ParsableCommand {
     @Flag(help: "Refuse workers' offers of a shared-memory lane: gradients and parameters go through the socket.")
     var noSharedMemory = false
 
+    @Flag(help: "Do not draw the final checkpoint's latent views into RUN/plots at the end of the run (`agon latent RUN` draws them later).")
+    var noLatentViews = false
+
     @Flag(help: "Print one JSON line per step on standard output (for `agon run`).")
     var progressJSON = false
 
@@ -124,5 +127,7 @@ struct CoordinatorCommand: ParsableCommand {
         }
         // Stopped: the coordinator has checkpointed and said so in its last line.
         guard try coordinator.run(stop: signals.flag) else { throw ExitCode(130) }
+        // As under `agon run`: the final checkpoint's latent views, for the aggregator's report.
+        if !noLatentViews { Latent.drawAfterRun(runDirectory: runDir, data: options.data, role: "coordinator") }
     }
 }

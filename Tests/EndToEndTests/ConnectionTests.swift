@@ -21,7 +21,8 @@ extension Distributed {
             processes.append(aggregator)
             #expect(aggregator.stderr.contains("listening on \(events) with CURVE"), "\(aggregator.stderr)")
             let (coordinator, endpoint) = try DistributedHarness.startCoordinator(
-                runDirectory: run, ["--workers", "2", "--steps", "40", "--keys", keys, "--aggregator", events] + Self.training)
+                runDirectory: run, ["--workers", "2", "--steps", "40", "--sample-every", "20", "--keys", keys, "--aggregator", events] + Self.training,
+                latentViews: true)
             processes.append(coordinator)
             let workers = try (0..<2).map {
                 try DistributedHarness.startWorker(endpoint, ["--keys", keys, "--run-dir", run], name: "worker \($0)")
@@ -43,6 +44,15 @@ extension Distributed {
             let peer = try LoopbackSocket(port: try DistributedHarness.port(of: events))
             peer.send(LoopbackSocket.zmtpGreeting)
             #expect(peer.waitForClose(), "the CURVE aggregator kept a NULL-mechanism connection open")
+            // One shared --run-dir, as under agon run: the coordinator's checkpoint, sample grids and
+            // latent views, the aggregator's database, charts and report, the workers' spool.
+            aggregator.send(SIGTERM)
+            #expect(try aggregator.waitForExit(timeout: 30) == 0, "\(RunningAgon.tail(aggregator.stderr))")
+            #expect(coordinator.stderr.contains("coordinator: latent views of step 40 in \(run)/plots"), "\(RunningAgon.tail(coordinator.stderr))")
+            for file in ["checkpoints/step-00000040.safetensors", "samples/step-00000040.png", "plots/tsne.png", "plots/pca.png",
+                         "run.db", "report.html", "spool"] {
+                #expect(FileManager.default.fileExists(atPath: run + "/" + file), "no \(file) in the shared run folder")
+            }
         }
 
         @Test("refused workers are told at once, each why: key not admitted, wrong coordinator key, no keys, keys against a plain coordinator")
