@@ -83,6 +83,7 @@ teardown() {
     exit $status
 }
 trap teardown EXIT
+trap 'exit 130' INT TERM            # so that an interrupted test tears down too
 
 fail() {
     echo "deploy/slurm/test.sh: FAILED: $*" >&2
