@@ -4,9 +4,11 @@
 # The Debian packages Agon builds and runs with.
 AGON_PACKAGES=(libdnnl-dev libzmq3-dev libcairo2-dev libsqlite3-dev libopenblas-dev liblapacke-dev zlib1g-dev pkg-config dataset-fashion-mnist)
 
-# Installs each named Debian package that is not installed yet.
+# Installs each named Debian package that is not installed yet; leading --options go to apt-get
+# install (ensure_packages --no-install-recommends slurmd).
 ensure_packages() {
-    local missing=()
+    local missing=() options=()
+    while [[ ${1:-} == --* ]]; do options+=("$1"); shift; done
     for p in "$@"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
@@ -15,7 +17,7 @@ ensure_packages() {
         local sudo=""
         [ "$(id -u)" -eq 0 ] || sudo="sudo"
         $sudo apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${options[@]}" "${missing[@]}" >/dev/null
     fi
 }
 
