@@ -46,6 +46,12 @@ venv=.build/venv-tensorboard
     || { tail -20 "$run/tensorboard-run.log" >&2; echo "agon run for the tensorboard check failed" >&2; exit 1; }
 "$venv/bin/python" scripts/check_run_tensorboard.py "$run/tensorboard-run" --workers 2 --steps 30 --samples 10,20,30
 
+echo "== deploy/systemd: systemd-analyze verify on the units, and their flags against agon --help"
+AGON_BINARY="$bin" deploy/systemd/test.sh
+
+echo "== deploy/slurm: agon.sbatch on a throwaway two-node Slurm cluster (started and stopped by the test)"
+deploy/slurm/test.sh "$bin"
+
 echo "== restart soak: one agon run interrupted again and again (Ctrl-C, kill -9 of each role, SIGTERM of all), then checked"
 # Without worker kills the final checkpoint must equal an uninterrupted run's bit for bit; with them,
 # every step applied once. Each prints its schedule's seed: --seed S replays it.
