@@ -15,6 +15,8 @@ public final class Aggregator: @unchecked Sendable {
     let log: @Sendable (String) -> Void
     private let context: WireContext
     private let socket: WireSocket
+    /// Admits the sources' CURVE keys (nil without CURVE).
+    private let zap: ZAPHandler?
     let store: RunStore
     private var pending: [(peer: [UInt8], batch: EventBatch)] = []
     private var lastWriteError: String?
@@ -57,6 +59,9 @@ public final class Aggregator: @unchecked Sendable {
         var options = WireSocket.Options()
         options.routerMandatory = true
         options.sendTimeoutMilliseconds = 100
+        (zap, options.security) = try ZAPHandler.serving(context: context, secretKey: configuration.curveSecretKey,
+                                                         authorizedKeys: configuration.authorizedKeys,
+                                                         onRefusal: { log("aggregator: refused a source: \($0)") })
         socket = try WireSocket(context, kind: .router, options: options)
         endpoint = try socket.bind(configuration.bind)
         try FileManager.default.createDirectory(atPath: configuration.runDirectory, withIntermediateDirectories: true)
@@ -67,7 +72,7 @@ public final class Aggregator: @unchecked Sendable {
         health = monitor
         let info = try JSONSerialization.data(withJSONObject: ["endpoint": endpoint, "pid": Int(getpid())], options: [.sortedKeys])
         try Data(info).write(to: URL(fileURLWithPath: configuration.runDirectory + "/aggregator.json"), options: .atomic)
-        log("aggregator: listening on \(endpoint); \(try store.scalarCount()) scalar values already in \(configuration.runDirectory)/run.db")
+        log("aggregator: listening on \(endpoint)\(zap == nil ? "" : " with CURVE"); \(try store.scalarCount()) scalar values already in \(configuration.runDirectory)/run.db")
         if skipped > 0 { log("aggregator: skipped \(skipped) stored value(s) or image(s) out of range when rebuilding the health alarms (an older build stored them)") }
         try writeRestarts()
         try replayTensorBoard()
@@ -80,6 +85,7 @@ public final class Aggregator: @unchecked Sendable {
         aggregate?.close()
         tensorBoard.closeAll()
         socket.close()
+        zap?.stop()
     }
 
     /// Serves until `stop` is set; renders once more and returns.

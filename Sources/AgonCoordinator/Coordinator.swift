@@ -172,13 +172,9 @@ public final class Coordinator {
         var options = WireSocket.Options()
         options.routerMandatory = true
         options.sendTimeoutMilliseconds = 1000   // a worker that stops reading is dropped, not waited for
-        if let secret = configuration.curveSecretKey {
-            zap = try ZAPHandler(context: context, authorizedKeys: configuration.authorizedKeys,
-                                 onRefusal: { log("coordinator: refused a worker: \($0)") })
-            options.security = .curveServer(secretKey: secret)
-        } else {
-            zap = nil
-        }
+        (zap, options.security) = try ZAPHandler.serving(context: context, secretKey: configuration.curveSecretKey,
+                                                         authorizedKeys: configuration.authorizedKeys,
+                                                         onRefusal: { log("coordinator: refused a worker: \($0)") })
         socket = try WireSocket(context, kind: .router, options: options)
         endpoint = try socket.bind(configuration.bind)
         try FileManager.default.createDirectory(atPath: configuration.runDirectory, withIntermediateDirectories: true)
@@ -367,7 +363,7 @@ public final class Coordinator {
     private func admit(peer: [UInt8], _ join: Join) {
         let member = membership.add(peer: peer, workerID: join.workerID, host: join.host, pid: join.pid, now: clock.now)
         send(.welcome(Welcome(rank: Int32(member.rank ?? -1), world: Int32(membership.world), step: Int64(step),
-                              configuration: trainingJSON, generation: generation)), to: peer)
+                              configuration: trainingJSON, generation: generation, aggregator: configuration.aggregator ?? "")), to: peer)
         if !started {
             log("coordinator: worker \(member.name) joined (\(membership.count) of \(configuration.workers))")
             if membership.count >= configuration.workers { start() }

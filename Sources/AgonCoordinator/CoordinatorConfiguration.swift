@@ -23,6 +23,9 @@ public struct CoordinatorConfiguration: Sendable {
     public var curveSecretKey: String?
     /// The public keys (Z85) of the workers to admit when CURVE is on.
     public var authorizedKeys: [String] = []
+    /// The aggregator's endpoint as workers reach it (`tcp://NAME:PORT`), told to each worker
+    /// in its welcome; nil: none.
+    public var aggregator: String?
     /// Whether to accept a worker's offer of a shared-memory lane (a worker on this machine):
     /// gradients and parameters then bypass the socket.
     public var sharedMemory = true

@@ -21,13 +21,13 @@ enum Incoming {
 final class CoordinatorConnection {
     let configuration: WorkerConfiguration
     let log: (String) -> Void
-    private let stop: StopFlag
+    let stop: StopFlag
     private let context: WireContext
     private var socket: WireSocket
     /// Whether the socket's connection to the coordinator is up (nil if libzmq cannot say).
-    private var monitor: WireConnectionMonitor?
+    private(set) var monitor: WireConnectionMonitor?
     private let workerID = UUID().uuidString
-    private let clock = ContinuousClock()
+    let clock = ContinuousClock()
     private var lastHeard: ContinuousClock.Instant
     private var lastSent: ContinuousClock.Instant
     private(set) var welcome: Welcome?
@@ -60,6 +60,10 @@ final class CoordinatorConnection {
     private static func connect(_ context: WireContext, _ configuration: WorkerConfiguration) throws -> WireSocket {
         var options = WireSocket.Options()
         options.sendTimeoutMilliseconds = sendTimeoutMilliseconds
+        // libzmq retries a connection that fails (nothing listening, a name that does not
+        // resolve yet: it resolves at each attempt), backing off from 100 ms to 2 s.
+        options.reconnectIntervalMilliseconds = 100
+        options.reconnectIntervalMaximumMilliseconds = 2000
         if let curve = configuration.curve {
             options.security = .curveClient(serverPublicKey: curve.serverPublicKey, publicKey: curve.publicKey, secretKey: curve.secretKey)
         }
@@ -75,6 +79,7 @@ final class CoordinatorConnection {
         let deadline = clock.now + .seconds(timeout)
         while clock.now < deadline {
             if stop.isStopped { throw CancellationError() }
+            try checkHandshake()
             guard let message = try next(timeoutMilliseconds: 250) else { continue }
             switch message {
             case .welcome(let w):

@@ -32,6 +32,7 @@ public final class Worker {
         let remote = RemoteUpdate(connection: connection, stop: stop)
         var total: Int?
         do {
+            try connection.waitUntilConnected()
             let welcome = try connection.join(timeout: configuration.joinTimeout)
             var training: TrainingConfiguration
             do {
@@ -51,7 +52,8 @@ public final class Worker {
                 : welcome.world == 0 ? "; waiting for the other workers" : "; waiting for a place in the next epoch"
             log("worker: joined \(configuration.coordinator)" + place)
             try remote.awaitParameters()
-            onJoined?(WorkerPlace(rank: remote.assignment!.rank, generation: connection.welcome?.generation ?? 0))
+            onJoined?(WorkerPlace(rank: remote.assignment!.rank, generation: connection.welcome?.generation ?? 0,
+                                  aggregator: connection.welcome?.aggregator ?? ""))
             var steps = 0, stepSeconds = 0.0
             defer {
                 if steps > 0 {
@@ -124,4 +126,6 @@ public final class Worker {
 public struct WorkerPlace: Sendable, Equatable {
     public var rank: Int
     public var generation: Int64
+    /// The aggregator endpoint the coordinator's welcome named (empty: none); given to `onJoined`.
+    public var aggregator: String = ""
 }

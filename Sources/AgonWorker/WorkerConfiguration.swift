@@ -16,7 +16,10 @@ public struct WorkerConfiguration: Sendable {
     /// Whether to offer the coordinator a shared-memory lane when it is on this machine (a
     /// loopback or ipc endpoint): gradients and parameters then bypass the socket.
     public var sharedMemory = true
-    /// Seconds to wait for the first welcome before giving up with an error.
+    /// Seconds to wait for a coordinator that is not up yet (nil: for ever), then give up.
+    public var connectTimeout: Double?
+    /// Seconds to wait for the welcome once the connection is up, then give up with an error
+    /// (a coordinator that answers nothing: another protocol version, say).
     public var joinTimeout: Double = 30
     /// Seconds to keep trying to reach a coordinator that went away before giving up.
     public var reconnectTimeout: Double = 300

@@ -16,6 +16,15 @@ struct AggregatorCommand: ParsableCommand {
     @Option(help: "The run folder (run.db, plots/, samples/, tensorboard/).")
     var runDir: String = "runs/run"
 
+    @Option(help: "CURVE key folder: DIR/secret.key (this aggregator's), DIR/public.key and DIR/authorized/*.key (the event sources to admit).")
+    var keys: String?
+
+    @Option(help: "CURVE secret key file (from `agon keys generate`): encrypt, and admit only --authorized-keys.")
+    var curveSecret: String?
+
+    @Option(help: "Folder of public key files of the event sources to admit (with --curve-secret).")
+    var authorizedKeys: String?
+
     @Option(parsing: .unconditional, help: "Seconds between renderings of the plots.")
     var renderInterval: Double = 5
 
@@ -25,6 +34,7 @@ struct AggregatorCommand: ParsableCommand {
     func validate() throws {
         guard renderInterval > 0 else { throw ValidationError("--render-interval must be positive, got \(renderInterval)") }
         try EndpointOption.validate(bind, option: "--bind", binding: true)
+        try RoleKeys.validate(keys: keys, ("--curve-secret", curveSecret), ("--authorized-keys", authorizedKeys))
     }
 
     func run() throws {
@@ -32,6 +42,12 @@ struct AggregatorCommand: ParsableCommand {
         try RunFolder.prepare(runDir)
         var configuration = AggregatorConfiguration(bind: bind, runDirectory: runDir)
         configuration.renderInterval = renderInterval
+        if let curve = try RoleKeys.server(role: "aggregator", keys: keys, curveSecret: curveSecret, authorizedKeys: authorizedKeys) {
+            configuration.curveSecretKey = curve.secretKey
+            configuration.authorizedKeys = curve.admittedKeys.keys.sorted()
+        } else {
+            RoleKeys.warnIfOpen(role: "aggregator", bind: bind, what: "any peer can write into run.db, and events travel in clear text")
+        }
         let aggregator = try Aggregator(configuration: configuration, log: logLine)
         try aggregator.run { signals.flag.isStopped }
         logLine("aggregator: stopped; plots in \(runDir)/plots")

@@ -28,14 +28,20 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "Seconds to wait for the other workers after the first gradient of a step arrives.")
     var stepDeadline: Double = 10
 
+    @Option(help: "CURVE key folder: DIR/secret.key (this coordinator's), DIR/public.key and DIR/authorized/*.key (the workers to admit), DIR/aggregator.key or DIR/coordinator.key (the aggregator's public key).")
+    var keys: String?
+
     @Option(help: "CURVE secret key file (from `agon keys generate`): encrypt, and admit only --authorized-keys.")
     var curveSecret: String?
 
     @Option(help: "Folder of public key files of the workers to admit (with --curve-secret).")
     var authorizedKeys: String?
 
-    @Option(help: "The aggregator's endpoint, tcp://HOST:PORT: sample grids go there too.")
+    @Option(help: "The aggregator's endpoint, tcp://HOST:PORT, as workers reach it: sample grids go there, and each worker is told it when it joins.")
     var aggregator: String?
+
+    @Option(help: "The aggregator's CURVE public key file (default: the key folder's aggregator.key or coordinator.key, else this coordinator's own public key).")
+    var aggregatorKey: String?
 
     @Flag(help: "Refuse workers' offers of a shared-memory lane: gradients and parameters go through the socket.")
     var noSharedMemory = false
@@ -49,9 +55,7 @@ struct CoordinatorCommand: ParsableCommand {
     func validate() throws {
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1, got \(workers)") }
         guard stepDeadline > 0 else { throw ValidationError("--step-deadline must be positive") }
-        guard (curveSecret == nil) == (authorizedKeys == nil) else {
-            throw ValidationError("--curve-secret and --authorized-keys go together")
-        }
+        try RoleKeys.validate(keys: keys, ("--curve-secret", curveSecret), ("--authorized-keys", authorizedKeys))
         try EndpointOption.validate(bind, option: "--bind", binding: true)
         if let aggregator { try EndpointOption.validate(aggregator, option: "--aggregator", binding: false) }
     }
@@ -61,8 +65,11 @@ struct CoordinatorCommand: ParsableCommand {
         var configuration = CoordinatorConfiguration(bind: bind, runDirectory: runDir, workers: workers, training: options.configuration)
         configuration.stepDeadline = stepDeadline
         configuration.sharedMemory = !noSharedMemory
+        configuration.aggregator = aggregator
         let runDir = self.runDir
-        let events = try aggregator.map { try MetricsReporter(endpoint: $0, spoolDirectory: runDir + "/spool") }
+        let curve = try RoleKeys.server(role: "coordinator", keys: keys, curveSecret: curveSecret, authorizedKeys: authorizedKeys)
+        let security = try RoleKeys.eventSecurity(curve, aggregatorKey: aggregatorKey, fallback: curve?.publicKey)
+        let events = try aggregator.map { try MetricsReporter(endpoint: $0, spoolDirectory: runDir + "/spool", security: security) }
         defer { events?.finish(timeout: signals.flag.isStopped ? 2 : 30) }
         // Declared after `events`, so its last measurement is sent before they drain.
         let monitor = QualityMonitor(options: quality, dataDirectory: options.data, seed: options.seed, events: events, log: logLine)
@@ -99,16 +106,11 @@ struct CoordinatorCommand: ParsableCommand {
             monitor?.stepCompleted(step: step, totalSteps: total, model: model)
             send(grids.takeWritten())
         }
-        if let curveSecret, let authorizedKeys {
-            configuration.curveSecretKey = try Curve.readKeyFile(at: curveSecret)
-            let keys = try AuthorizedKeys.load(directory: authorizedKeys)
-            for problem in keys.problems { logLine("coordinator: \(problem)") }
-            guard !keys.keys.isEmpty else {
-                throw RuntimeError("\(authorizedKeys): no public key files; no worker could join")
-            }
-            configuration.authorizedKeys = Array(keys.keys)
-        } else if !WireSocket.isLoopback(bind) {
-            logLine("coordinator: warning: \(bind) is reachable from other machines and CURVE is off: any peer can join and read the parameters; use --curve-secret and --authorized-keys")
+        if let curve {
+            configuration.curveSecretKey = curve.secretKey
+            configuration.authorizedKeys = curve.admittedKeys.keys.sorted()
+        } else {
+            RoleKeys.warnIfOpen(role: "coordinator", bind: bind, what: "any peer can join and read the parameters")
         }
         let dataset = try options.loadTrainingSet(workers: workers)
         try RunFolder.prepare(runDir, subfolders: ["checkpoints", "samples"])

@@ -12,16 +12,18 @@ final class MetricsReporter: @unchecked Sendable {
     private let context: WireContext
     private let endpoint: String
     private let spoolDirectory: String?
+    private let security: WireSocket.Security
     private var source: EventSource?
     private var rank: Int32 = -1
     private var failed = false
 
-    /// A reporter to the aggregator at `endpoint`; with `spoolDirectory`, what is unacknowledged
+    /// A reporter to the aggregator at `endpoint` (CURVE with `security`); with `spoolDirectory`, what is unacknowledged
     /// at a stop is kept there for the next start of the same source.
-    init(endpoint: String, spoolDirectory: String?) throws {
+    init(endpoint: String, spoolDirectory: String?, security: WireSocket.Security = .none) throws {
         context = try WireContext()
         self.endpoint = endpoint
         self.spoolDirectory = spoolDirectory
+        self.security = security
     }
 
     /// The source's name, once begun.
@@ -36,7 +38,7 @@ final class MetricsReporter: @unchecked Sendable {
                 if source.generation != generation { try source.startIncarnation(generation: generation) }
             } else {
                 source = try EventSource(context: context, endpoint: endpoint, run: "", source: name, generation: generation,
-                                         spoolDirectory: spoolDirectory, log: logLine)
+                                         security: security, spoolDirectory: spoolDirectory, log: logLine)
             }
             self.rank = rank
             try source!.record(step: 0, .worker(host: ProcessInfo.processInfo.hostName, pid: getpid(), rank: rank))

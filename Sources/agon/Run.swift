@@ -70,8 +70,8 @@ struct Run: ParsableCommand {
         let endpoint = try waitForEndpoint(endpointFile, of: coordinator, stop: signals.flag)
         for i in 0..<workers {
             let worker = Child(role: "worker \(i)", executable: executable,
-                               arguments: ["worker", "--coordinator", endpoint, "--aggregator", events, "--data", options.data,
-                                           "--spool-dir", runDir + "/spool", "--exit-with-parent"] + (noSharedMemory ? ["--no-shared-memory"] : []))
+                               arguments: ["worker", "--coordinator", endpoint, "--data", options.data, "--run-dir", runDir,
+                                           "--exit-with-parent"] + (noSharedMemory ? ["--no-shared-memory"] : []))
             try worker.start()
             children.append(worker)
         }

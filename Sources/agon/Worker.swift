@@ -11,8 +11,11 @@ struct WorkerCommand: ParsableCommand {
         commandName: "worker",
         abstract: "Train one replica, averaging gradients through a coordinator.")
 
-    @Option(help: "The coordinator's endpoint, tcp://HOST:PORT.")
+    @Option(help: "The coordinator's endpoint, tcp://HOST:PORT; HOST may be a name that resolves only later (a Service, a node): the worker waits for it.")
     var coordinator: String
+
+    @Option(help: "CURVE key folder: DIR/secret.key (this worker's), DIR/coordinator.key (the coordinator's public key), DIR/aggregator.key (the aggregator's; default coordinator.key).")
+    var keys: String?
 
     @Option(help: "This worker's CURVE secret key file (from `agon keys generate`).")
     var curveKey: String?
@@ -20,19 +23,28 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "The coordinator's CURVE public key file.")
     var coordinatorKey: String?
 
+    @Option(help: "The aggregator's CURVE public key file (default: the coordinator's).")
+    var aggregatorKey: String?
+
     @Option(help: "The data folder on this machine, when it differs from the coordinator's.")
     var data: String?
 
-    @Option(help: "The aggregator's endpoint, tcp://HOST:PORT: each step's metrics go there.")
+    @Option(help: "The aggregator's endpoint, tcp://HOST:PORT (default: the one the coordinator names when this worker joins).")
     var aggregator: String?
 
     @Option(help: "This worker's name in the run's events (default: worker-RANK, from its first rank).")
     var name: String?
 
-    @Option(help: "Where events the aggregator has not acknowledged are kept across a stop, for the next start of this worker (default: in memory only).")
+    @Option(help: "The run folder, shared with the other roles: unsent events are kept in RUN/spool.")
+    var runDir: String?
+
+    @Option(help: "Where events the aggregator has not acknowledged are kept across a stop, for the next start of this worker (default: RUN/spool with --run-dir, else in memory only).")
     var spoolDir: String?
 
-    @Option(help: "Seconds to wait for the coordinator's welcome before giving up.")
+    @Option(help: "Seconds to wait for a coordinator that is not up yet before giving up (default: wait for ever).")
+    var connectTimeout: Double?
+
+    @Option(help: "Seconds to wait for the coordinator's welcome once connected before giving up.")
     var joinTimeout: Double = 30
 
     @Flag(help: "Send gradients and parameters through the socket even when the coordinator is on this machine (no shared-memory lane).")
@@ -42,10 +54,9 @@ struct WorkerCommand: ParsableCommand {
     var exitWithParent = false
 
     func validate() throws {
-        guard (curveKey == nil) == (coordinatorKey == nil) else {
-            throw ValidationError("--curve-key and --coordinator-key go together")
-        }
+        try RoleKeys.validate(keys: keys, ("--curve-key", curveKey), ("--coordinator-key", coordinatorKey))
         guard joinTimeout > 0 else { throw ValidationError("--join-timeout must be positive") }
+        if let connectTimeout { guard connectTimeout > 0 else { throw ValidationError("--connect-timeout must be positive, got \(connectTimeout)") } }
         try EndpointOption.validate(coordinator, option: "--coordinator", binding: false)
         if let aggregator { try EndpointOption.validate(aggregator, option: "--aggregator", binding: false) }
     }
@@ -55,26 +66,18 @@ struct WorkerCommand: ParsableCommand {
         var configuration = WorkerConfiguration(coordinator: coordinator)
         configuration.dataDirectory = data
         configuration.joinTimeout = joinTimeout
+        configuration.connectTimeout = connectTimeout
         configuration.sharedMemory = !noSharedMemory
-        if let curveKey, let coordinatorKey {
-            let secret = try Curve.readKeyFile(at: curveKey)
-            configuration.curve = (try Curve.readKeyFile(at: coordinatorKey), try Curve.publicKey(forSecretKey: secret), secret)
+        let curve = try RoleKeys.worker(keys: keys, curveKey: curveKey, coordinatorKey: coordinatorKey)
+        if let curve, let server = curve.coordinatorKey {
+            configuration.curve = (server, curve.publicKey, curve.secretKey)
         }
-        let events = try aggregator.map { try MetricsReporter(endpoint: $0, spoolDirectory: spoolDir) }
-        let name = self.name
-        // Named by its first rank: a restarted worker that takes the same rank continues its
-        // series (and sends what its previous start left in the spool folder first).
-        @Sendable func begin(_ reporter: MetricsReporter, _ place: WorkerPlace) {
-            reporter.begin(source: reporter.name ?? name ?? "worker-\(place.rank)", generation: place.generation, rank: Int32(place.rank))
-        }
-        let worker = Worker(configuration: configuration, log: logLine,
-                            onJoined: events.map { reporter in { begin(reporter, $0) } },
-                            observer: events.map { reporter in { metrics, place in
-                                begin(reporter, place)
-                                reporter.record(metrics)
-                            } })
+        if let runDir { try RunFolder.prepare(runDir, subfolders: ["spool"]) }
+        let events = WorkerEvents(aggregator: aggregator, spoolDirectory: spoolDir ?? runDir.map { $0 + "/spool" },
+                                  security: try RoleKeys.eventSecurity(curve, aggregatorKey: aggregatorKey), name: name)
+        let worker = Worker(configuration: configuration, log: logLine, onJoined: events.joined, observer: events.record)
         let finished = try worker.run(stop: signals.flag)
-        events?.finish(timeout: finished == nil ? 2 : 30)   // stopped: do not linger for the aggregator
+        events.finish(timeout: finished == nil ? 2 : 30)   // stopped: do not linger for the aggregator
         guard finished != nil else { throw ExitCode(130) }
     }
 }

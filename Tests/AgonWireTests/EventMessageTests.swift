@@ -23,14 +23,14 @@ import Testing
 
     @Test func ackLayoutIsTheDocumentedOne() {
         let bytes = WireMessage.eventAck(EventAck(source: "w", incarnation: 5, nextSequence: 258, receivedThrough: 259, refused: 1, reason: "r")).encoded()
-        #expect(bytes == [[2, 10, 1, 0, 0, 0, UInt8(ascii: "w"), 5, 0, 0, 0, 0, 0, 0, 0, 2, 1, 0, 0, 0, 0, 0, 0, 3, 1, 0, 0, 0, 0, 0, 0,
+        #expect(bytes == [[3, 10, 1, 0, 0, 0, UInt8(ascii: "w"), 5, 0, 0, 0, 0, 0, 0, 0, 2, 1, 0, 0, 0, 0, 0, 0, 3, 1, 0, 0, 0, 0, 0, 0,
                            1, 0, 0, 0, 1, 0, 0, 0, UInt8(ascii: "r")]])
     }
 
     @Test func scalarEventLayoutIsTheDocumentedOne() {
         let batch = EventBatch(run: "", source: "s", incarnation: 3, generation: 4, events: [
             WireEvent(seq: 1, step: 2, wallTime: 0.5, payload: .scalars([WireScalar(tag: "a", value: 1)]))])
-        let expected: [UInt8] = [2, 9, 0, 0, 0, 0, 1, 0, 0, 0, UInt8(ascii: "s"),
+        let expected: [UInt8] = [3, 9, 0, 0, 0, 0, 1, 0, 0, 0, UInt8(ascii: "s"),
                                  3, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
                                  1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0,
                                  0, 0, 0, 0, 0, 0, 0xE0, 0x3F, 1,

@@ -2,12 +2,14 @@
 // gradients and parameters are exactly those docs/PROTOCOL.md lays out.
 
 import AgonWire
+import Foundation
 import Testing
 
 /// One message of every kind, with ordinary values.
 let everyKind: [WireMessage] = [
     .join(.init(workerID: "6F9619FF-8B86-D011-B42D-00C04FC964FF", host: "node-7.cluster", pid: 41_234)),
     .welcome(.init(rank: 2, world: 4, step: 1_000, configuration: #"{"model":"seed-mlp","batch":32}"#)),
+    .welcome(.init(rank: -1, world: 2, step: 0, configuration: "{}", generation: 7, aggregator: "tcp://agon-aggregator:5556")),
     .refused(.init(reason: "protocol version 2 is not spoken here")),
     .gradients(.init(step: 17, phase: WireMessage.Phase.both, rank: 1, generatorLoss: 0.69, discriminatorLoss: 1.38,
                       values: [0.5, -1.25, 3e-8, 1e30])),
@@ -87,7 +89,7 @@ let everyKind: [WireMessage] = [
     @Test func goldenJoin() throws {
         let message = WireMessage.join(.init(workerID: "w1", host: "h", pid: 258))
         let expected: [UInt8] = [
-            0x02, 0x01,                    // version 2, kind 1 (join)
+            0x03, 0x01,                    // version 3, kind 1 (join)
             0x02, 0x00, 0x00, 0x00, 0x77, 0x31,  // workerID: length 2, "w1"
             0x01, 0x00, 0x00, 0x00, 0x68,  // host: length 1, "h"
             0x02, 0x01, 0x00, 0x00,        // pid 258
@@ -98,7 +100,7 @@ let everyKind: [WireMessage] = [
 
     @Test func goldenHeartbeat() throws {
         let message = WireMessage.heartbeat(.init(step: 0x0102_0304_0506_0708))
-        let expected: [UInt8] = [0x02, 0x06, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01]
+        let expected: [UInt8] = [0x03, 0x06, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01]
         #expect(message.encoded() == [expected])
         #expect(try WireMessage.decode([expected]) == message)
     }
@@ -106,7 +108,7 @@ let everyKind: [WireMessage] = [
     @Test func goldenGradients() throws {
         let message = WireMessage.gradients(.init(step: 7, phase: 3, rank: 1, generatorLoss: 0.5, discriminatorLoss: 1.5, values: [1.0, -2.0]))
         let header: [UInt8] = [
-            0x02, 0x04,                                      // version 2, kind 4 (gradients)
+            0x03, 0x04,                                      // version 3, kind 4 (gradients)
             0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // step 7
             0x03,                                            // phase: generator | discriminator
             0x01, 0x00, 0x00, 0x00,                          // rank 1
@@ -122,7 +124,7 @@ let everyKind: [WireMessage] = [
         let message = WireMessage.sharedParameters(.init(step: 2, phase: 1, rank: 1, world: 2, epoch: 0, epochStart: 0, values: []),
                                                    sequence: 0x0102)
         let header: [UInt8] = [
-            0x02, 0x0E,                                      // version 2, kind 14 (sharedParameters)
+            0x03, 0x0E,                                      // version 3, kind 14 (sharedParameters)
             0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // step 2
             0x01,                                            // phase: generator
             0x01, 0x00, 0x00, 0x00,                          // rank 1
@@ -138,7 +140,7 @@ let everyKind: [WireMessage] = [
 
     @Test func goldenSharedMemoryOffer() throws {
         let message = WireMessage.sharedMemoryOffer(.init(path: "/p", token: Array(repeating: 0xAB, count: 16), count: 3))
-        let header: [UInt8] = [0x02, 0x0B, 0x02, 0x00, 0x00, 0x00, 0x2F, 0x70, 0x10, 0x00, 0x00, 0x00]
+        let header: [UInt8] = [0x03, 0x0B, 0x02, 0x00, 0x00, 0x00, 0x2F, 0x70, 0x10, 0x00, 0x00, 0x00]
             + Array(repeating: 0xAB, count: 16) + [0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]
         #expect(message.encoded() == [header])
         #expect(try WireMessage.decode([header]) == message)
@@ -151,7 +153,7 @@ let everyKind: [WireMessage] = [
     @Test func goldenParametersAndWelcome() throws {
         let parameters = WireMessage.parameters(.init(step: -1, phase: 2, rank: 0, world: 2, epoch: 1, epochStart: 16, values: [0.5]))
         let parametersHeader: [UInt8] = [
-            0x02, 0x05,                                      // version 2, kind 5 (parameters)
+            0x03, 0x05,                                      // version 3, kind 5 (parameters)
             0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,  // step -1
             0x02,                                            // phase: discriminator
             0x00, 0x00, 0x00, 0x00,                          // rank 0
@@ -160,12 +162,33 @@ let everyKind: [WireMessage] = [
             0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // epochStart 16
         ]
         #expect(parameters.encoded() == [parametersHeader, [0x00, 0x00, 0x00, 0x3F]])
-        let welcome = WireMessage.welcome(.init(rank: 1, world: 2, step: 256, configuration: "{}", generation: 3))
+        let welcome = WireMessage.welcome(.init(rank: 1, world: 2, step: 256, configuration: "{}", generation: 3, aggregator: "tcp://a:1"))
         let welcomeHeader: [UInt8] = [
-            0x02, 0x02, 0x01, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
+            0x03, 0x02, 0x01, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
             0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x7B, 0x7D,
             0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // generation 3
+            0x09, 0x00, 0x00, 0x00,                          // aggregator: length 9,
+            0x74, 0x63, 0x70, 0x3A, 0x2F, 0x2F, 0x61, 0x3A, 0x31,  // "tcp://a:1"
         ]
         #expect(welcome.encoded() == [welcomeHeader])
+        #expect(try WireMessage.decode([welcomeHeader]) == welcome)
+        // A version 2 welcome (no aggregator field) is another protocol: refused, not misread.
+        var older = Array(welcomeHeader.dropLast(13))
+        older[0] = 0x02
+        #expect(throws: WireError.self) { try WireMessage.decode([older]) }
+        older[0] = 0x03
+        #expect(throws: WireError.self) { try WireMessage.decode([older]) }   // truncated: the aggregator field is missing
+    }
+
+    @Test("the welcome example in docs/PROTOCOL.md decodes to the message it names")
+    func documentedWelcomeExample() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let document = try String(contentsOf: root.appendingPathComponent("docs/PROTOCOL.md"), encoding: .utf8)
+        let start = try #require(document.range(of: "aggregator \"tcp://a:1\")` is the 45 bytes\n"))
+        let end = try #require(document.range(of: "` (a test decodes these)", range: start.upperBound..<document.endIndex))
+        let hex = document[start.upperBound..<end.lowerBound].filter(\.isHexDigit)
+        let bytes = stride(from: 0, to: hex.count, by: 2).map { UInt8(String(Array(hex)[$0...$0 + 1]), radix: 16)! }
+        #expect(bytes.count == 45)
+        #expect(try WireMessage.decode([bytes]) == .welcome(.init(rank: 1, world: 2, step: 256, configuration: "{}", generation: 3, aggregator: "tcp://a:1")))
     }
 }

@@ -78,10 +78,10 @@ enum EventBytes {
 
     static func le(_ value: Double) -> [UInt8] { le(value.bitPattern) }
 
-    /// A batch header: version 2, kind 9, run, source, incarnation, generation and the event
+    /// A batch header: version 3, kind 9, run, source, incarnation, generation and the event
     /// count it claims.
     static func header(source: String, count: Int32, incarnation: Int64 = 1, generation: Int64 = 0) -> [UInt8] {
-        [2, 9] + string("") + string(source) + le(incarnation) + le(generation) + le(count)
+        [3, 9] + string("") + string(source) + le(incarnation) + le(generation) + le(count)
     }
 
     /// One scalars event (code 1).

@@ -26,7 +26,7 @@ import uuid
 
 import zmq
 
-VERSION = 2
+VERSION = 3
 KIND_EVENTS = 9
 KIND_ACK = 10
 RESEND_AFTER_S = 2.0

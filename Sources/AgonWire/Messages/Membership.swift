@@ -35,7 +35,7 @@ public struct Join: Equatable, Sendable {
 /// Coordinator → worker, kind 2: admitted.
 ///
 /// Header: version, kind 2, `rank` (Int32), `world` (Int32), `step` (Int64),
-/// `configuration` (string).
+/// `configuration` (string), `generation` (Int64), `aggregator` (string).
 public struct Welcome: Equatable, Sendable {
     /// The worker's rank, 0 ..< world, until a `parameters` message says otherwise.
     public var rank: Int32
@@ -48,14 +48,18 @@ public struct Welcome: Equatable, Sendable {
     /// The run's generation: 1 for the coordinator's first start on its run folder, one more
     /// at each restart. A worker tags its events with it (a new event incarnation per generation).
     public var generation: Int64
+    /// The aggregator's endpoint (`tcp://NAME:PORT`) for the worker's events, as the
+    /// coordinator was given it; empty: the coordinator knows of none.
+    public var aggregator: String
 
     /// An admission as `rank` of `world`, starting at `step`, with the run's `configuration`.
-    public init(rank: Int32, world: Int32, step: Int64, configuration: String, generation: Int64 = 1) {
+    public init(rank: Int32, world: Int32, step: Int64, configuration: String, generation: Int64 = 1, aggregator: String = "") {
         self.rank = rank
         self.world = world
         self.step = step
         self.configuration = configuration
         self.generation = generation
+        self.aggregator = aggregator
     }
 
     func encode(into writer: inout WireWriter) {
@@ -64,6 +68,7 @@ public struct Welcome: Equatable, Sendable {
         writer.write(step)
         writer.write(configuration)
         writer.write(generation)
+        writer.write(aggregator)
     }
 
     init(reading reader: inout WireReader) throws(WireError) {
@@ -72,6 +77,7 @@ public struct Welcome: Equatable, Sendable {
         step = try reader.readInt64("step")
         configuration = try reader.readString("configuration")
         generation = try reader.readInt64("generation")
+        aggregator = try reader.readString("aggregator")
     }
 }
 

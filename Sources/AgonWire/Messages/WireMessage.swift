@@ -41,7 +41,7 @@ public enum WireMessage: Equatable, Sendable {
     case sharedParameters(Parameters, sequence: UInt64)
 
     /// The version byte every header starts with. A peer that sends another is refused.
-    public static let protocolVersion: UInt8 = 2
+    public static let protocolVersion: UInt8 = 3
     /// The largest header frame accepted: 1 MiB (strings included).
     public static let maximumHeaderBytes = 1 << 20
     /// The payload limit `decode` applies unless told otherwise: 256 MiB (64 Mi floats), the

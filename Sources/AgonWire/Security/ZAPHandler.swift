@@ -178,3 +178,20 @@ private final class ZAPState: @unchecked Sendable {
         return reply("200", "OK", userID: key)
     }
 }
+
+extension ZAPHandler {
+    /// CURVE for a server socket made next in `context`: a handler that admits `authorizedKeys`
+    /// and the socket's security; no handler and `.none` without a `secretKey`.
+    ///
+    /// - Throws: `WireError` as `init` does.
+    public static func serving(
+        context: WireContext,
+        secretKey: String?,
+        authorizedKeys: some Sequence<String>,
+        onRefusal: @escaping @Sendable (String) -> Void
+    ) throws(WireError) -> (handler: ZAPHandler?, security: WireSocket.Security) {
+        guard let secretKey else { return (nil, .none) }
+        let handler = try ZAPHandler(context: context, authorizedKeys: authorizedKeys, onRefusal: onRefusal)
+        return (handler, .curveServer(secretKey: secretKey))
+    }
+}
