@@ -46,6 +46,10 @@ cleanup() {
         ip netns del "$ns" 2>/dev/null || true
         rm -rf "/etc/netns/$ns"
     done
+    # A namespace whose sockets still retransmit outlives its deletion, and keeps its veth pair.
+    for link in $(ip -o link show 2>/dev/null | awk -F': ' -v t="agk${tag}h" 'index($2, t) == 1 {sub(/@.*/, "", $2); print $2}'); do
+        ip link del "$link" 2>/dev/null || true
+    done
     ip link del "agk${tag}br" 2>/dev/null || true
     rm -rf "$work"
 }

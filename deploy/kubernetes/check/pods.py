@@ -83,6 +83,7 @@ class Container:
         self.pod, self.spec, self.name = pod, spec, spec["name"]
         self.process, self.starts, self.exit_codes, self.peak = None, 0, [], 0
         self.done, self.restart_at = False, None
+        self.cpu_seconds, self.cpu_now = 0.0, 0.0   # CPU time of the finished starts; of the running one, last seen
         self.log_path = os.path.join(pod.cluster.work, "logs", f"{pod.name}.log")
         self.ready_at, self.probe_failures, self.next_probe = None, 0, 0.0
 
@@ -164,12 +165,17 @@ class Container:
                     hwm = re.search(r"VmHWM:\s+(\d+) kB", f.read())
                 if hwm:
                     self.peak = max(self.peak, int(hwm.group(1)) * 1024)
+                with open(f"/proc/{self.process.pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                self.cpu_now = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")   # utime + stime
             except OSError:
                 pass
             self.probe()
             return
         code = 128 - code if code < 0 else code   # killed by a signal: as a shell reports it
         self.exit_codes.append(code)
+        self.cpu_seconds += self.cpu_now
+        self.cpu_now = 0.0
         policy = self.pod.template_spec.get("restartPolicy", "Always")
         log(f"{self.pod.name}: exited {code} (start {self.starts}); restartPolicy {policy}")
         if policy == "Always" or (policy == "OnFailure" and code != 0):
@@ -421,6 +427,8 @@ class Cluster:
                     container.process.wait()
         for pod in self.pods:
             subprocess.run(["ip", "netns", "del", pod.namespace], capture_output=True)
+            # A namespace whose sockets still retransmit outlives its deletion, and keeps its veth pair.
+            subprocess.run(["ip", "link", "del", f"agk{self.tag}h{pod.number}"], capture_output=True)
             shutil.rmtree(f"/etc/netns/{pod.namespace}", ignore_errors=True)
         subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
 
@@ -496,7 +504,7 @@ def scenario(cluster, kill_worker, timeout):
                  lambda: cluster.job_complete("agon-coordinator") and cluster.job_complete("agon-worker"), timeout)
     log(f"both Jobs complete {time.monotonic() - cluster.started:.1f} s after apply")
 
-    problems = []
+    problems, elapsed = [], time.monotonic() - cluster.started
     for pod in cluster.pods:
         if pod.workload["kind"] == "StatefulSet":
             seconds = pod.containers[0].stop(pod.template_spec.get("terminationGracePeriodSeconds", 30))
@@ -504,7 +512,10 @@ def scenario(cluster, kill_worker, timeout):
     for pod in cluster.pods:
         for container in pod.containers:
             limit = container.spec.get("resources", {}).get("limits", {}).get("memory")
-            log(f"{pod.name}: peak memory {container.peak / 2**20:.0f} MiB (limit {limit}), starts {container.starts}, exits {container.exit_codes}")
+            cpu = container.spec.get("resources", {}).get("limits", {}).get("cpu")
+            log(f"{pod.name}: peak memory {container.peak / 2**20:.0f} MiB (limit {limit}), "
+                f"CPU {container.cpu_seconds + container.cpu_now:.1f} s in {elapsed:.1f} s (limit {cpu} core), "
+                f"starts {container.starts}, exits {container.exit_codes}")
             if limit and container.peak > quantity(limit):
                 problems.append(f"{pod.name}: peak memory {container.peak / 2**20:.0f} MiB is over its limit {limit}")
             if pod.workload["kind"] == "StatefulSet" and container.ready_at is None:
