@@ -18,6 +18,12 @@ public final class EventSource {
     public let run: String
     public let source: String
     private let socket: WireSocket
+    /// Why the aggregator's handshake fails, if it does: read by `pump` until a handshake
+    /// succeeds or a refusal is told, then closed (a monitor left unread stalls the socket).
+    private var monitor: WireConnectionMonitor?
+    private let endpoint: String
+    private let usesCurve: Bool
+    private var toldRefusal = false
     private let spoolLimit: Int
     private let spoolDirectory: String?
     private let log: (String) -> Void
@@ -70,6 +76,9 @@ public final class EventSource {
         options.security = security
         options.sendTimeoutMilliseconds = 0   // a missing aggregator never holds the caller up
         socket = try WireSocket(context, kind: .dealer, options: options)
+        monitor = try? WireConnectionMonitor(socket, handshakesOnly: true)   // before connecting: the first handshake counts
+        self.endpoint = endpoint
+        if case .none = security { usesCurve = false } else { usesCurve = true }
         try socket.connect(endpoint)
         lastSend = clock.now
         lastAck = clock.now
@@ -81,7 +90,10 @@ public final class EventSource {
         streams.append(try newStream(generation: generation))
     }
 
-    deinit { socket.close() }
+    deinit {
+        monitor?.close()   // before the socket it watches
+        socket.close()
+    }
 
     /// This process's current incarnation: the number its events are sent under.
     public var incarnation: Int64 { streams[streams.count - 1].incarnation }
@@ -159,6 +171,27 @@ public final class EventSource {
             guard case .eventAck(let ack) = try? WireMessage.decode(frames) else { continue }
             acknowledge(ack)
         }
+        if let monitor {
+            if let failure = monitor.handshakeFailure { tellRefusal(failure) }
+            if toldRefusal || monitor.hasCompletedHandshake {
+                monitor.close()
+                self.monitor = nil
+            }
+        }
+    }
+
+    /// Logs once why the aggregator turns this source away (a CURVE key it does not admit, CURVE
+    /// on one side only): the events wait in the spool, and training goes on.
+    private func tellRefusal(_ failure: HandshakeFailure) {
+        if case .closed(let count) = failure, count < 2 { return }   // once may be an aggregator stopping
+        toldRefusal = true
+        let why = switch failure {
+        case .refused(let status): "it does not admit this source's key (ZAP status \(status)); add it to the aggregator's authorized keys"
+        case _ where !usesCurve: "it requires CURVE keys and this source has none"
+        case _ where failure.isMechanismMismatch: "it does not use CURVE but this source has keys"
+        default: "it broke off the CURVE handshake: the aggregator key this source has is not its public key (or it runs without CURVE)"
+        }
+        log("\(source): the aggregator at \(endpoint) refuses this source: \(why); events wait in the spool")
     }
 
     /// Flushes and waits until every event is acknowledged, or `timeout` seconds pass.

@@ -13,7 +13,7 @@ struct AggregatorCommand: ParsableCommand {
     @Option(help: "ZeroMQ endpoint to listen on (PORT * picks a free one, written to RUN/aggregator.json).")
     var bind: String = "tcp://127.0.0.1:5556"
 
-    @Option(help: "The run folder (run.db, plots/, samples/, tensorboard/).")
+    @Option(help: "The run folder: run.db, plots/, samples/ (from the events), tensorboard/, report.html, aggregator.json.")
     var runDir: String = "runs/run"
 
     @Option(help: "CURVE key folder: DIR/secret.key (this aggregator's), DIR/public.key and DIR/authorized/*.key (the event sources to admit).")

@@ -19,7 +19,7 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "ZeroMQ endpoint to listen on (tcp://HOST:PORT; PORT * picks a free one, written to RUN/coordinator.json).")
     var bind: String = "tcp://127.0.0.1:5555"
 
-    @Option(help: "The run folder (checkpoints, coordinator.json).")
+    @Option(help: "The run folder: checkpoints/, samples/, the final latent views in plots/, spool/ (events not yet stored), coordinator.json. Give the aggregator and the workers the same folder for the layout of `agon run`.")
     var runDir: String = "runs/run"
 
     @Option(parsing: .unconditional, help: "Workers to wait for before the first step.")
@@ -45,6 +45,9 @@ struct CoordinatorCommand: ParsableCommand {
 
     @Flag(help: "Refuse workers' offers of a shared-memory lane: gradients and parameters go through the socket.")
     var noSharedMemory = false
+
+    @Flag(help: "Do not draw the final checkpoint's latent views into RUN/plots at the end of the run (`agon latent RUN` draws them later).")
+    var noLatentViews = false
 
     @Flag(help: "Print one JSON line per step on standard output (for `agon run`).")
     var progressJSON = false
@@ -124,5 +127,7 @@ struct CoordinatorCommand: ParsableCommand {
         }
         // Stopped: the coordinator has checkpointed and said so in its last line.
         guard try coordinator.run(stop: signals.flag) else { throw ExitCode(130) }
+        // As under `agon run`: the final checkpoint's latent views, for the aggregator's report.
+        if !noLatentViews { Latent.drawAfterRun(runDirectory: runDir, data: options.data, role: "coordinator") }
     }
 }

@@ -85,13 +85,14 @@ struct Latent: ParsableCommand {
         return (missing, newest)
     }
 
-    /// After `agon run`: the views of the final checkpoint, so that the report can show them.
-    /// Never fails the run: what went wrong is logged with the command that draws them later.
-    static func drawAfterRun(runDirectory: String, data: String) {
+    /// At the end of a run (the coordinator's, under `agon run` or started by hand): the views
+    /// of the final checkpoint, so that the aggregator's last report can show them. Never fails
+    /// the run: what went wrong is logged, as `role`, with the command that draws them later.
+    static func drawAfterRun(runDirectory: String, data: String, role: String) {
         let started = Date()
         do {
             guard let checkpoint = Checkpoint.latest(in: runDirectory + "/checkpoints") else {
-                logLine("agon run: no latent views: the run left no checkpoint")
+                logLine("\(role): no latent views: the run left no checkpoint")
                 return
             }
             // Half the samples and references of `agon latent`'s defaults: a few seconds more on
@@ -99,9 +100,9 @@ struct Latent: ParsableCommand {
             let views = try LatentViews(configuration: LatentViews.Configuration(samples: 500, references: 5000, data: data))
             let step = try views.draw(checkpoint: checkpoint, runDirectory: runDirectory)
             try views.publish(checkpoint: checkpoint, runDirectory: runDirectory)
-            logLine("agon run: latent views of step \(step) in \(runDirectory)/plots (\(String(format: "%.1f", Date().timeIntervalSince(started))) s)")
+            logLine("\(role): latent views of step \(step) in \(runDirectory)/plots (\(String(format: "%.1f", Date().timeIntervalSince(started))) s)")
         } catch {
-            logLine("agon run: no latent views (\(error)); draw them later with agon latent \(runDirectory)")
+            logLine("\(role): no latent views (\(error)); draw them later with agon latent \(runDirectory)")
         }
     }
 }

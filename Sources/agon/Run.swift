@@ -111,8 +111,8 @@ struct Run: ParsableCommand {
             let how = child.wasKilled ? "was killed (signal \(child.status))" : "ended with status \(child.status)"
             logLine("agon run: \(child.role) \(how); the run went on without it")
         }
-        // The final checkpoint's latent views, before the aggregator's last report embeds them.
-        if coordinator.status == 0 { Latent.drawAfterRun(runDirectory: runDir, data: options.data) }
+        // The coordinator drew the final checkpoint's latent views before it exited: the
+        // aggregator's last report, drawn when it stops, embeds them.
         Child.stopAll([aggregator])
         guard coordinator.status == 0 else {
             throw RuntimeError("the coordinator exited with status \(coordinator.status); see its lines above")

@@ -8,9 +8,9 @@ extension DistributedHarness {
     /// Starts `agon aggregator` on `bind` in `runDirectory`, waits until it listens, and returns
     /// it with the endpoint it bound (from RUN/aggregator.json).
     static func startAggregator(runDirectory: String, bind: String = "tcp://127.0.0.1:*", renderInterval: Double = 1,
-                                name: String = "aggregator", watchdog: Double = 120) throws -> (RunningAgon, endpoint: String) {
+                                _ arguments: [String] = [], name: String = "aggregator", watchdog: Double = 120) throws -> (RunningAgon, endpoint: String) {
         let aggregator = try AgonProcess.start(["aggregator", "--bind", bind, "--run-dir", runDirectory,
-                                                "--render-interval", String(renderInterval)],
+                                                "--render-interval", String(renderInterval)] + arguments,
                                                name: name, watchdog: watchdog)
         do {
             // aggregator.json is written before this line is logged.

@@ -180,17 +180,17 @@ extension Distributed {
             ([EventBytes.header(source: "liar", count: 2) + EventBytes.scalars(seq: 0, step: 1, [("g_loss", 1)])
               + EventBytes.scalars(seq: 1, step: 2, [("g_loss", 2)]) + [1, 2, 3]], "dropped a message from 0x00"),
             // A source name that runs past the end.
-            ([[2, 9, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0] + Array("liar".utf8)], "dropped a message from 0x00"),
+            ([[3, 9, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0] + Array("liar".utf8)], "dropped a message from 0x00"),
             // Just version and kind.
-            ([[2, 9]], "dropped a message from 0x00"),
+            ([[3, 9]], "dropped a message from 0x00"),
             // A good batch with a float payload frame no events message has.
             ([EventBytes.header(source: "liar", count: 0), [0, 0, 0, 0]], "dropped a message from 0x00"),
             // An acknowledgement, which only an aggregator sends.
-            ([[2, 10] + EventBytes.string("liar") + EventBytes.le(Int64(1)) + EventBytes.le(Int64(1)) + EventBytes.le(Int64(1))
+            ([[3, 10] + EventBytes.string("liar") + EventBytes.le(Int64(1)) + EventBytes.le(Int64(1)) + EventBytes.le(Int64(1))
               + EventBytes.le(Int32(0)) + EventBytes.string("")], "dropped an unexpected"),
             // Protocol version 9, and an unknown kind.
             ([[9, 9, 0, 0, 0, 0]], "protocol version 9"),
-            ([[2, 99]], "unknown message kind 99"),
+            ([[3, 99]], "unknown message kind 99"),
         ]
 
         @Test("random bytes and malformed events messages on the aggregator's port are logged and dropped; the run's events are all stored")
@@ -227,7 +227,7 @@ extension Distributed {
             try peer.zmtpHandshake()
             peer.send(Self.malformed.flatMap { LoopbackSocket.zmtpMessage($0.frames) })
             // 20 frames: over the limit of 16, consumed and dropped whole by the socket.
-            peer.send(LoopbackSocket.zmtpMessage([[UInt8]](repeating: [2, 9], count: 20)))
+            peer.send(LoopbackSocket.zmtpMessage([[UInt8]](repeating: [3, 9], count: 20)))
             // The last is read last: when it is logged, every message before it has been handled.
             try aggregator.waitForLog("unknown message kind 99", timeout: 20)
             try aggregator.waitForLog("the limit is 16", timeout: 20)
@@ -262,7 +262,7 @@ extension Distributed {
         /// The acknowledgement of a batch of `source` (incarnation 1, as `EventBytes.header`
         /// numbers it) that ends before `through`, as a peer reads it.
         static func ack(_ source: String, next: Int64, through: Int64) -> [UInt8] {
-            [2, 10] + EventBytes.string(source) + EventBytes.le(Int64(1)) + EventBytes.le(next) + EventBytes.le(through)
+            [3, 10] + EventBytes.string(source) + EventBytes.le(Int64(1)) + EventBytes.le(next) + EventBytes.le(through)
                 + EventBytes.le(Int32(0)) + EventBytes.string("")
         }
 

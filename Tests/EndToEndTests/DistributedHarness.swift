@@ -16,10 +16,12 @@ enum Distributed {}
 /// Starting the real processes of a distributed run.
 enum DistributedHarness {
     /// Starts `agon coordinator` on `bind` in `runDirectory` with `arguments` (training flags
-    /// and the like), waits until it listens, and returns it with the endpoint it bound.
+    /// and the like), waits until it listens, and returns it with the endpoint it bound. Without
+    /// `latentViews` it draws none at the end (seconds a test of something else need not spend).
     static func startCoordinator(runDirectory: String, bind: String = "tcp://127.0.0.1:*", _ arguments: [String],
-                                 name: String = "coordinator", watchdog: Double = 90) throws -> (RunningAgon, endpoint: String) {
-        let coordinator = try AgonProcess.start(["coordinator", "--bind", bind, "--run-dir", runDirectory, "--progress-json"] + arguments,
+                                 name: String = "coordinator", latentViews: Bool = false, watchdog: Double = 90) throws -> (RunningAgon, endpoint: String) {
+        let coordinator = try AgonProcess.start(["coordinator", "--bind", bind, "--run-dir", runDirectory, "--progress-json"] + arguments
+                                                + (latentViews ? [] : ["--no-latent-views"]),
                                                 name: name, watchdog: watchdog)
         do {
             // coordinator.json is written before this line is logged.

@@ -120,15 +120,15 @@ struct Fuzzer {
         case 1:
             var kind = UInt8(below(16))
             if role == .coordinator && kind == 1 { kind = 6 }
-            return [[2, kind] + random.bytes(below(100))] + (below(3) == 0 ? [random.bytes(4 * below(8))] : [])
+            return [[3, kind] + random.bytes(below(100))] + (below(3) == 0 ? [random.bytes(4 * below(8))] : [])
         default:
             if role == .coordinator {
                 // Fields of the coordinator's kinds, extreme values in each.
                 let kind = pick([4, 6, 8, 11, 13] as [UInt8])
-                return [[2, kind] + EventBytes.le(pick(Self.extremes)) + random.bytes(below(40)) + string()] + (kind == 4 ? [random.bytes(4 * below(16))] : [])
+                return [[3, kind] + EventBytes.le(pick(Self.extremes)) + random.bytes(below(40)) + string()] + (kind == 4 ? [random.bytes(4 * below(16))] : [])
             }
             let count = below(6) == 0 ? Int32(truncatingIfNeeded: random.next()) : Int32(below(3))
-            let header: [UInt8] = [2, 9] + string() + string() + EventBytes.le(pick(Self.extremes)) + EventBytes.le(pick(Self.extremes))
+            let header: [UInt8] = [3, 9] + string() + string() + EventBytes.le(pick(Self.extremes)) + EventBytes.le(pick(Self.extremes))
                 + EventBytes.le(count)
             return [header + (0..<max(0, min(Int(count), 3))).flatMap { _ in event() }]
         }

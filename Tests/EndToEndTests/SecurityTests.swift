@@ -76,14 +76,14 @@ extension Distributed {
         /// the first 7, find it wanting, log it and drop it, and ignore the last (a stranger's).
         static func malformedMessages() -> [UInt8] {
             var random = SeededBytes(seed: 2025)
-            return LoopbackSocket.zmtpMessage([[2] + random.bytes(40)])                      // noise after a valid version
+            return LoopbackSocket.zmtpMessage([[3] + random.bytes(40)])                      // noise after a valid version
                 + LoopbackSocket.zmtpMessage([[9, 6, 0, 0, 0, 0, 0, 0, 0, 0]])               // version 9
-                + LoopbackSocket.zmtpMessage([[2, 99]])                                      // an unknown kind
-                + LoopbackSocket.zmtpMessage([[2, 1, 0xFF, 0xFF, 0xFF, 0x7F]])               // join whose string runs far past the end
-                + LoopbackSocket.zmtpMessage([[2, 4, 1, 0, 0, 0]])                           // gradients, truncated
-                + LoopbackSocket.zmtpMessage([[2, 4] + [UInt8](repeating: 0, count: 21), [1, 2, 3]]) // gradients, a 3-byte payload
-                + LoopbackSocket.zmtpMessage([[2, 6] + [UInt8](repeating: 0, count: 8), [0]]) // a heartbeat with a payload
-                + LoopbackSocket.zmtpMessage([[2, 6] + [UInt8](repeating: 0, count: 8)])      // a heartbeat from a stranger
+                + LoopbackSocket.zmtpMessage([[3, 99]])                                      // an unknown kind
+                + LoopbackSocket.zmtpMessage([[3, 1, 0xFF, 0xFF, 0xFF, 0x7F]])               // join whose string runs far past the end
+                + LoopbackSocket.zmtpMessage([[3, 4, 1, 0, 0, 0]])                           // gradients, truncated
+                + LoopbackSocket.zmtpMessage([[3, 4] + [UInt8](repeating: 0, count: 21), [1, 2, 3]]) // gradients, a 3-byte payload
+                + LoopbackSocket.zmtpMessage([[3, 6] + [UInt8](repeating: 0, count: 8), [0]]) // a heartbeat with a payload
+                + LoopbackSocket.zmtpMessage([[3, 6] + [UInt8](repeating: 0, count: 8)])      // a heartbeat from a stranger
         }
 
         /// The coordinator's lines about dropped messages from a peer with a routing id libzmq
@@ -182,8 +182,8 @@ extension Distributed {
             try peer.zmtpHandshake()
             // 20 heartbeat frames (the limit is 16), then a message the coordinator logs: once that
             // line is there, the long one has been read.
-            peer.send(LoopbackSocket.zmtpMessage([[UInt8]](repeating: [2, 6, 0, 0, 0, 0, 0, 0, 0, 0], count: 20))
-                      + LoopbackSocket.zmtpMessage([[2, 99]]))
+            peer.send(LoopbackSocket.zmtpMessage([[UInt8]](repeating: [3, 6, 0, 0, 0, 0, 0, 0, 0, 0], count: 20))
+                      + LoopbackSocket.zmtpMessage([[3, 99]]))
             try coordinator.waitForLog("unknown message kind 99", timeout: 20)
             let afterwards = try #require(coordinator.progress.last).step
             try expectUndisturbedCompletion(coordinator, workers, afterStep: afterwards)

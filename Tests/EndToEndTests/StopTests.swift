@@ -107,28 +107,14 @@ extension Distributed {
             try Self.stop(worker, with: SIGTERM, "worker SIGTERM, coordinator gone")
         }
 
-        @Test("SIGTERM of a worker the coordinator refused (CURVE): it exits within seconds")
-        func refusedWorker() throws {
-            let dir = try AgonProcess.temporaryDirectory()
-            defer { try? FileManager.default.removeItem(atPath: dir) }
-            for name in ["coordinator", "stranger"] {
-                let result = try AgonProcess.run(["keys", "generate", "--out", dir + "/" + name], timeout: 30)
-                try #require(result.status == 0, "agon keys generate failed: \(result.stderr)")
-            }
-            try FileManager.default.createDirectory(atPath: dir + "/authorized", withIntermediateDirectories: true)
-            try FileManager.default.copyItem(atPath: dir + "/coordinator/public.key", toPath: dir + "/authorized/someone.key")
-            var processes: [RunningAgon] = []
-            defer { processes.forEach { $0.stop() } }
-            let (coordinator, endpoint) = try DistributedHarness.startCoordinator(
-                runDirectory: dir + "/run", ["--workers", "1", "--steps", "100", "--curve-secret", dir + "/coordinator/secret.key",
-                                             "--authorized-keys", dir + "/authorized"] + Self.distributed)
-            processes.append(coordinator)
-            let worker = try DistributedHarness.startWorker(endpoint, ["--curve-key", dir + "/stranger/secret.key", "--join-timeout", "60",
-                                                                       "--coordinator-key", dir + "/coordinator/public.key"], name: "refused worker")
-            processes.append(worker)
-            try coordinator.waitForLog("coordinator: refused a worker", timeout: 30)
-
-            try Self.stop(worker, with: SIGTERM, "refused worker SIGTERM")
+        @Test("SIGTERM of a worker still waiting for its coordinator (none is up): it exits within seconds")
+        func waitingWorker() throws {
+            // A port nothing listens on: bound and closed at once.
+            let port = try LoopbackSocket.unusedPort()
+            let worker = try DistributedHarness.startWorker("tcp://127.0.0.1:\(port)", name: "waiting worker")
+            defer { worker.stop() }
+            try worker.waitForLog("worker: waiting for the coordinator at tcp://127.0.0.1:\(port)", timeout: 30)
+            try Self.stop(worker, with: SIGTERM, "waiting worker SIGTERM")
         }
 
         @Test("SIGINT of agon train: a checkpoint of the last step it completed")
