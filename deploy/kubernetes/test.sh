@@ -112,9 +112,11 @@ done
 install -D -m 0755 "$agon" "$image/usr/local/bin/agon"
 install -D -m 0644 "$repo/models/fashion-mnist-classifier.safetensors" "$image/usr/local/share/agon/models/fashion-mnist-classifier.safetensors"
 touch "$image/etc/hosts"     # a container runtime always mounts one over it
+chmod 1777 "$image/dev/shm"  # as a container's /dev/shm (a tmpfs)
 t=$(date +%s)
 unshare --mount --propagation private sh -c "mount -t proc proc '$image/proc' && rm -rf '$image/tmp/smoke' && \
-    chroot --userspec=10001:10001 '$image' /usr/local/bin/agon run --workers 2 --steps 20 --quality-every 0 --run-dir /tmp/smoke" \
+    chroot --userspec=10001:10001 '$image' env XDG_CACHE_HOME=/tmp/cache \
+        timeout 120 /usr/local/bin/agon run --workers 2 --steps 20 --quality-every 0 --run-dir /tmp/smoke" \
     > "$work/smoke.log" 2>&1 || { tail -20 "$work/smoke.log" >&2; echo "agon run in the runtime image failed" >&2; exit 1; }
 grep -q "checkpoints in /tmp/smoke/checkpoints" "$work/smoke.log" || { tail "$work/smoke.log" >&2; exit 1; }
 rm -rf "$image/tmp/smoke"
