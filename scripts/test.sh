@@ -52,6 +52,9 @@ AGON_BINARY="$bin" deploy/systemd/test.sh
 echo "== deploy/slurm: agon.sbatch on a throwaway two-node Slurm cluster (started and stopped by the test)"
 deploy/slurm/test.sh "$bin"
 
+echo "== deploy/kubernetes: schema, checkov, runtime packages, a debootstrapped image, and the manifests' pods in network namespaces"
+AGON="$bin" deploy/kubernetes/test.sh
+
 echo "== restart soak: one agon run interrupted again and again (Ctrl-C, kill -9 of each role, SIGTERM of all), then checked"
 # Without worker kills the final checkpoint must equal an uninterrupted run's bit for bit; with them,
 # every step applied once. Each prints its schedule's seed: --seed S replays it.

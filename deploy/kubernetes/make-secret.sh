@@ -10,11 +10,5 @@ agon=${AGON:-agon}
 command -v "$agon" >/dev/null || { echo "make-secret.sh: $agon not found: put agon on PATH or set AGON=/path/to/agon" >&2; exit 1; }
 [ ! -e "$out/secret.key" ] || { echo "make-secret.sh: $out/secret.key exists; delete $out to make new keys (a new run)" >&2; exit 1; }
 mkdir -p "$out"
-if "$agon" keys generate --help 2>&1 | grep -q -- '--cluster'; then
-    "$agon" keys generate --out "$out" --cluster
-else
-    # Before `keys generate --cluster`: the coordinator's public key is this same pair's.
-    "$agon" keys generate --out "$out"
-    cp "$out/public.key" "$out/coordinator.key"
-fi
+"$agon" keys generate --out "$out" --cluster
 echo "keys in $out; now: kubectl apply -k $here"
