@@ -18,7 +18,11 @@ extension CoordinatorConnection {
         let started = clock.now
         var waiting = false
         let name = HostNameCheck(endpoint: endpoint)
+        var connectedSince: ContinuousClock.Instant?
         while !monitor.hasCompletedHandshake {
+            // Connected for 2 s with no word of the handshake: go on, and let the join decide.
+            connectedSince = monitor.isConnected ? connectedSince ?? clock.now : nil
+            if let connectedSince, clock.now - connectedSince >= .seconds(2) { break }
             if stop.isStopped { throw CancellationError() }
             // Attempts first: a failed handshake is reported before the retry that follows it.
             let attempts = monitor.failedAttempts

@@ -37,8 +37,7 @@ final class CoordinatorConnection {
         self.stop = stop
         self.log = log
         context = try WireContext()
-        socket = try CoordinatorConnection.connect(context, configuration)
-        monitor = try? WireConnectionMonitor(socket)
+        (socket, monitor) = try CoordinatorConnection.connect(context, configuration)
         lastHeard = clock.now
         lastSent = clock.now
     }
@@ -57,7 +56,9 @@ final class CoordinatorConnection {
     /// ever; with this it fails with `EAGAIN`, so that every stop ends.
     static let sendTimeoutMilliseconds = 1000
 
-    private static func connect(_ context: WireContext, _ configuration: WorkerConfiguration) throws -> WireSocket {
+    /// A DEALER connected to the coordinator, and its monitor (nil if libzmq cannot watch it),
+    /// started before the connect: a handshake done before the watch began would be missed.
+    private static func connect(_ context: WireContext, _ configuration: WorkerConfiguration) throws -> (WireSocket, WireConnectionMonitor?) {
         var options = WireSocket.Options()
         options.sendTimeoutMilliseconds = sendTimeoutMilliseconds
         // libzmq retries a connection that fails (nothing listening, a name that does not
@@ -68,8 +69,9 @@ final class CoordinatorConnection {
             options.security = .curveClient(serverPublicKey: curve.serverPublicKey, publicKey: curve.publicKey, secretKey: curve.secretKey)
         }
         let socket = try WireSocket(context, kind: .dealer, options: options)
+        let monitor = try? WireConnectionMonitor(socket)
         try socket.connect(configuration.coordinator)
-        return socket
+        return (socket, monitor)
     }
 
     /// Sends join and waits for the welcome; fails after `timeout` seconds of silence.
@@ -120,6 +122,7 @@ final class CoordinatorConnection {
             }
             let now = clock.now
             if now - lastSent >= .seconds(configuration.heartbeatInterval) {
+                _ = monitor?.isConnected   // read it: a monitor that fills up unread stalls the socket
                 do {
                     try send(.heartbeat(Heartbeat(step: 0)))
                 } catch let error as WireError where error.code == .zmq(EAGAIN) {
@@ -141,8 +144,7 @@ final class CoordinatorConnection {
             if stop.isStopped { throw CancellationError() }
             monitor?.close()
             socket.close()
-            socket = try CoordinatorConnection.connect(context, configuration)
-            monitor = try? WireConnectionMonitor(socket)
+            (socket, monitor) = try CoordinatorConnection.connect(context, configuration)
             do {
                 let welcome = try join(timeout: backoff)
                 log("worker: rejoined \(configuration.coordinator) as rank \(welcome.rank) at step \(welcome.step)")

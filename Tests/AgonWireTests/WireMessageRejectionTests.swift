@@ -13,36 +13,37 @@ struct Rejection: Sendable, CustomTestStringConvertible {
     var testDescription: String { name }
 }
 
-private let heartbeat: [UInt8] = [2, 6, 0, 0, 0, 0, 0, 0, 0, 0]
+private let heartbeat: [UInt8] = [3, 6, 0, 0, 0, 0, 0, 0, 0, 0]
 /// step 7, phase 3, rank 1, losses 0 and 0.
-private let gradientsHeader: [UInt8] = [2, 4, 7, 0, 0, 0, 0, 0, 0, 0, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+private let gradientsHeader: [UInt8] = [3, 4, 7, 0, 0, 0, 0, 0, 0, 0, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
 
 let rejections: [Rejection] = [
     Rejection(name: "no frames", frames: [], code: .malformed),
     Rejection(name: "empty header", frames: [[]], code: .truncated),
     Rejection(name: "header without kind", frames: [[1]], code: .truncated),
-    Rejection(name: "heartbeat cut short", frames: [[2, 6, 1, 2, 3]], code: .truncated),
-    Rejection(name: "join without pid", frames: [[2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]], code: .truncated),
+    Rejection(name: "heartbeat cut short", frames: [[3, 6, 1, 2, 3]], code: .truncated),
+    Rejection(name: "join without pid", frames: [[3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]], code: .truncated),
     Rejection(name: "version 1", frames: [[1] + heartbeat.dropFirst()], code: .wrongVersion),
     Rejection(name: "version 0", frames: [[0, 6]], code: .wrongVersion),
-    Rejection(name: "kind 0", frames: [[2, 0, 0, 0, 0, 0, 0, 0, 0, 0]], code: .unknownKind),
-    Rejection(name: "kind 200", frames: [[2, 200]], code: .unknownKind),
-    Rejection(name: "kind 255", frames: [[2, 255, 0]], code: .unknownKind),
+    Rejection(name: "version 2 (before welcome's aggregator)", frames: [[2] + heartbeat.dropFirst()], code: .wrongVersion),
+    Rejection(name: "kind 0", frames: [[3, 0, 0, 0, 0, 0, 0, 0, 0, 0]], code: .unknownKind),
+    Rejection(name: "kind 200", frames: [[3, 200]], code: .unknownKind),
+    Rejection(name: "kind 255", frames: [[3, 255, 0]], code: .unknownKind),
     Rejection(name: "trailing header byte", frames: [heartbeat + [0]], code: .malformed),
     Rejection(name: "trailing bytes after gradients fields", frames: [gradientsHeader + [9, 9], []], code: .malformed),
     Rejection(name: "payload of 5 bytes", frames: [gradientsHeader, [0, 0, 0, 0, 0]], code: .malformed),
     Rejection(name: "payload over the limit", frames: [gradientsHeader, [UInt8](repeating: 0, count: 16)], code: .oversized, maxPayloadBytes: 12),
-    Rejection(name: "header over 1 MiB", frames: [[2, 3] + [UInt8](repeating: 0, count: 1 << 20)], code: .oversized),
-    Rejection(name: "string length past the end", frames: [[2, 3, 100, 0, 0, 0, 0x61, 0x62, 0x63]], code: .truncated),
-    Rejection(name: "string length 2^32-1", frames: [[2, 8, 0xFF, 0xFF, 0xFF, 0xFF, 0x61]], code: .truncated),
-    Rejection(name: "string length cut short", frames: [[2, 3, 1, 0]], code: .truncated),
-    Rejection(name: "invalid UTF-8", frames: [[2, 3, 2, 0, 0, 0, 0xFF, 0xFE]], code: .malformed),
-    Rejection(name: "overlong UTF-8", frames: [[2, 3, 2, 0, 0, 0, 0xC0, 0xAF]], code: .malformed),
+    Rejection(name: "header over 1 MiB", frames: [[3, 3] + [UInt8](repeating: 0, count: 1 << 20)], code: .oversized),
+    Rejection(name: "string length past the end", frames: [[3, 3, 100, 0, 0, 0, 0x61, 0x62, 0x63]], code: .truncated),
+    Rejection(name: "string length 2^32-1", frames: [[3, 8, 0xFF, 0xFF, 0xFF, 0xFF, 0x61]], code: .truncated),
+    Rejection(name: "string length cut short", frames: [[3, 3, 1, 0]], code: .truncated),
+    Rejection(name: "invalid UTF-8", frames: [[3, 3, 2, 0, 0, 0, 0xFF, 0xFE]], code: .malformed),
+    Rejection(name: "overlong UTF-8", frames: [[3, 3, 2, 0, 0, 0, 0xC0, 0xAF]], code: .malformed),
     Rejection(name: "payload on a heartbeat", frames: [heartbeat, []], code: .malformed),
     Rejection(name: "gradients without payload", frames: [gradientsHeader], code: .malformed),
-    Rejection(name: "parameters without payload", frames: [[2, 5] + [UInt8](repeating: 0, count: 33)], code: .malformed),
+    Rejection(name: "parameters without payload", frames: [[3, 5] + [UInt8](repeating: 0, count: 33)], code: .malformed),
     Rejection(name: "three frames", frames: [gradientsHeader, [], []], code: .malformed),
-    Rejection(name: "phase with bit 2", frames: [[2, 4, 7, 0, 0, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], []], code: .malformed),
+    Rejection(name: "phase with bit 2", frames: [[3, 4, 7, 0, 0, 0, 0, 0, 0, 0, 4, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], []], code: .malformed),
 ]
 
 @Suite struct WireMessageRejectionTests {
@@ -58,9 +59,9 @@ let rejections: [Rejection] = [
     }
 
     @Test func errorMessagesNameWhatWasWrong() {
-        #expect(message(of: [[1, 6]]) == "message of protocol version 1; this peer speaks version 2")
-        #expect(message(of: [[2, 42]]) == "unknown message kind 42 in protocol version 2")
-        #expect(message(of: [[2, 3, 100, 0, 0, 0, 0x61]]) == "refused header: reason claims 100 bytes but only 1 remain")
+        #expect(message(of: [[2, 6]]) == "message of protocol version 2; this peer speaks version 3")
+        #expect(message(of: [[3, 42]]) == "unknown message kind 42 in protocol version 3")
+        #expect(message(of: [[3, 3, 100, 0, 0, 0, 0x61]]) == "refused header: reason claims 100 bytes but only 1 remain")
         #expect(message(of: [heartbeat, []]) == "heartbeat message has a payload frame; it takes none")
     }
 
