@@ -7,8 +7,10 @@ import Logging
 enum LineLevel {
     /// In order: the first rule that matches decides. A line no rule matches is `info`.
     static let rules: [(level: Logger.Level, words: [String])] = [
-        // Chatter of every step: a straggler's gradients, a measurement still running.
-        (.debug, ["late or stale gradients", "is still running"]),
+        // Chatter of every step: a straggler's gradients. (A quality measurement skipped because
+        // the last one still runs is info: it happens at most once per --quality-every steps, and
+        // says why a measurement is missing from the charts.)
+        (.debug, ["late or stale gradients"]),
         // Something failed and output is lost or held back; a peer or an input refused.
         (.error, ["Error:", "refused", " failed", "not finite", "are lost", "events not delivered", "no longer holds events",
                   "cannot store", "aggregator: TensorBoard ", "sample grid after step", "not measured:"]),
