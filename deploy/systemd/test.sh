@@ -18,9 +18,8 @@ if ! command -v systemd-analyze >/dev/null; then
         echo "SKIP deploy/systemd/test.sh: systemd-analyze is missing, and installing Debian's systemd package needs root"
         exit 0
     fi
-    echo "installing Debian's systemd package (for systemd-analyze)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd >/dev/null
+    source "$package/scripts/lib/setup.sh"
+    ensure_packages --no-install-recommends systemd   # for systemd-analyze
 fi
 [ -x "$agon" ] || { echo "deploy/systemd/test.sh: $agon: no agon there; run swift build first, or set AGON_BINARY" >&2; exit 1; }
 
