@@ -49,11 +49,10 @@ struct AggregatorCommand: ParsableCommand {
         let watch = progress.progressEvery > 0 ? SourceWatch(every: progress.progressEvery) : nil
         defer { watch?.stop() }
         if let watch { configuration.onStored = { watch.stored(source: $0, incarnation: $1, newEvents: $2) } }
-        if let curve = try RoleKeys.server(role: "aggregator", keys: keys, curveSecret: curveSecret, authorizedKeys: authorizedKeys) {
+        if let curve = try RoleKeys.server(role: "aggregator", bind: bind, openRisk: "any peer can write into run.db, and events travel in clear text",
+                                           keys: keys, curveSecret: curveSecret, authorizedKeys: authorizedKeys) {
             configuration.curveSecretKey = curve.secretKey
             configuration.authorizedKeys = curve.admittedKeys.keys.sorted()
-        } else {
-            RoleKeys.warnIfOpen(role: "aggregator", bind: bind, what: "any peer can write into run.db, and events travel in clear text")
         }
         let aggregator = try Aggregator(configuration: configuration, log: logLine)
         try aggregator.run { signals.flag.isStopped }

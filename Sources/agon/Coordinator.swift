@@ -74,7 +74,8 @@ struct CoordinatorCommand: ParsableCommand {
         configuration.sharedMemory = !noSharedMemory
         configuration.aggregator = aggregator
         let runDir = self.runDir
-        let curve = try RoleKeys.server(role: "coordinator", keys: keys, curveSecret: curveSecret, authorizedKeys: authorizedKeys)
+        let curve = try RoleKeys.server(role: "coordinator", bind: bind, openRisk: "any peer can join and read the parameters",
+                                        keys: keys, curveSecret: curveSecret, authorizedKeys: authorizedKeys)
         let security = try RoleKeys.eventSecurity(curve, aggregatorKey: aggregatorKey, fallback: curve?.publicKey)
         let events = try aggregator.map { try MetricsReporter(endpoint: $0, spoolDirectory: runDir + "/spool", security: security) }
         defer { events?.finish(timeout: signals.flag.isStopped ? 2 : 30) }
@@ -98,7 +99,7 @@ struct CoordinatorCommand: ParsableCommand {
         let progressJSON = self.progressJSON
         // Started by hand or by a cluster engine (not by `agon run`, which reads the JSON lines).
         let view = progressJSON || progress.progressEvery == 0 ? nil
-            : ProgressView(interactive: isatty(STDERR_FILENO) == 1 && logging.logFormat == .text, every: progress.progressEvery, prefix: "coordinator: ")
+            : ProgressView(interactive: logging.drawsOnTerminal, every: progress.progressEvery, prefix: "coordinator: ")
         defer { view?.finish() }
         configuration.onProgress = { p in
             ProcessLog.place.update(step: p.step)
@@ -123,8 +124,6 @@ struct CoordinatorCommand: ParsableCommand {
         if let curve {
             configuration.curveSecretKey = curve.secretKey
             configuration.authorizedKeys = curve.admittedKeys.keys.sorted()
-        } else {
-            RoleKeys.warnIfOpen(role: "coordinator", bind: bind, what: "any peer can join and read the parameters")
         }
         let dataset = try options.loadTrainingSet(workers: workers)
         try RunFolder.prepare(runDir, subfolders: ["checkpoints", "samples"])

@@ -1,6 +1,7 @@
 // What a role says and how: `--log-level` and `--log-format` for every long-running command,
 // and `--progress-every` for a coordinator or aggregator that a person or a cluster started.
 import ArgumentParser
+import Foundation
 import Logging
 
 /// How each line is written to standard error.
@@ -33,6 +34,10 @@ struct LoggingOptions: ParsableArguments {
 
     @Option(help: "text: each line as words (the default); json: one object per line with time, level, role, rank, step and message, for a log collector.")
     var logFormat: LogFormat = .text
+
+    /// Whether progress may be drawn as a bar redrawn in place: standard error is a terminal and
+    /// every line is plain text (a JSON log stays one object per line).
+    var drawsOnTerminal: Bool { isatty(STDERR_FILENO) == 1 && logFormat == .text }
 
     /// The same options for a child process (`agon run` passes them on).
     var arguments: [String] { ["--log-level", logLevel.rawValue, "--log-format", logFormat.rawValue] }

@@ -13,12 +13,14 @@ enum RoleKeys {
         throw ValidationError("--keys and \(first.name) name the same keys: give the folder or the files, not both")
     }
 
-    /// A server's keys (coordinator, aggregator): `--keys DIR`, or `--curve-secret FILE` with
-    /// `--authorized-keys DIR`; nil for none. Unreadable authorized key files are logged.
+    /// A server's keys (coordinator, aggregator) bound to `bind`: `--keys DIR`, or
+    /// `--curve-secret FILE` with `--authorized-keys DIR`; nil for none, after warning that
+    /// `openRisk` when `bind` reaches beyond this machine. Unreadable authorized key files are logged.
     ///
     /// - Throws: `WireError` naming a key file that is missing or wrong; `RuntimeError` when no
     ///   key would be admitted.
-    static func server(role: String, keys: String?, curveSecret: String?, authorizedKeys: String?) throws -> CurveKeys? {
+    static func server(role: String, bind: String, openRisk: String, keys: String?, curveSecret: String?,
+                       authorizedKeys: String?) throws -> CurveKeys? {
         var result: CurveKeys
         if let keys {
             result = try CurveKeys.load(folder: keys, requiresCoordinatorKey: false)
@@ -27,6 +29,7 @@ enum RoleKeys {
             let (secret, publicKey) = try CurveKeys.readSecret(at: curveSecret, knownPublicKeys: admitted.keys.sorted().map { ("one in \(authorizedKeys)", $0) })
             result = CurveKeys(secretKey: secret, publicKey: publicKey, admittedKeys: admitted)
         } else {
+            warnIfOpen(role: role, bind: bind, what: openRisk)
             return nil
         }
         for problem in result.admittedKeys.problems { logLine("\(role): \(problem)") }
@@ -56,7 +59,7 @@ enum RoleKeys {
     }
 
     /// The warning a server gives when it listens beyond this machine without CURVE.
-    static func warnIfOpen(role: String, bind: String, what: String) {
+    private static func warnIfOpen(role: String, bind: String, what: String) {
         guard !WireSocket.isLoopback(bind) else { return }
         logLine("\(role): warning: \(bind) is reachable from other machines and CURVE is off: \(what); use --keys DIR (or --curve-secret and --authorized-keys)")
     }

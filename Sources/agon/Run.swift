@@ -53,7 +53,7 @@ struct Run: ParsableCommand {
         try? FileManager.default.removeItem(atPath: endpointFile)
         try? FileManager.default.removeItem(atPath: aggregatorFile)
 
-        let progress = ProgressView(interactive: isatty(STDERR_FILENO) == 1 && logging.logFormat == .text)
+        let progress = ProgressView(interactive: logging.drawsOnTerminal)
         let aggregator = Child(role: "aggregator", executable: executable,
                                arguments: ["aggregator", "--bind", "tcp://127.0.0.1:*", "--run-dir", runDir, "--exit-with-parent",
                                            "--progress-every", "0"] + logging.arguments)

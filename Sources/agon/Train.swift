@@ -45,7 +45,7 @@ struct Train: ParsableCommand {
         for change in generation.changes { logLine("agon train: the run goes on with \(change)") }
         let recorder = try RunRecorder(directory: runDir, startingAfter: start, generation: generation.generation,
                                        settings: record.settingsJSON(of: generation),
-                                       interactive: isatty(STDERR_FILENO) == 1 && logging.logFormat == .text)
+                                       interactive: logging.drawsOnTerminal)
         ProcessLog.place.update(step: start)
         let total = trainer.totalSteps
         let model = trainer.model

@@ -38,15 +38,20 @@ final class WorkerEvents: @unchecked Sendable {
                 logLine("worker: cannot send events to \(endpoint): \(error); this worker's metrics are not recorded")
             }
         }
-        guard let reporter else { return }
-        reporter.begin(source: reporter.name ?? name ?? "worker-\(place.rank)", generation: place.generation, rank: Int32(place.rank))
+        begin(place)
     }
 
     /// One step's metrics, trained as `place`.
     func record(_ metrics: StepMetrics, _ place: WorkerPlace) {
+        begin(place)
+        reporter?.record(metrics)
+    }
+
+    /// Names the source once (`--name`, else `worker-RANK`) and records `place`'s generation
+    /// and rank when they change.
+    private func begin(_ place: WorkerPlace) {
         guard let reporter else { return }
         reporter.begin(source: reporter.name ?? name ?? "worker-\(place.rank)", generation: place.generation, rank: Int32(place.rank))
-        reporter.record(metrics)
     }
 
     /// Waits up to `timeout` seconds for the aggregator to store what is sent.
