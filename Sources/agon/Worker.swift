@@ -41,10 +41,10 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Where events the aggregator has not acknowledged are kept across a stop, for the next start of this worker (default: RUN/spool with --run-dir, else in memory only).")
     var spoolDir: String?
 
-    @Option(help: "Seconds to wait for a coordinator that is not up yet before giving up (default: wait for ever).")
+    @Option(parsing: .unconditional, help: "Seconds to wait for a coordinator that is not up yet before giving up (default: wait for ever).")
     var connectTimeout: Double?
 
-    @Option(help: "Seconds to wait for the coordinator's welcome once connected before giving up.")
+    @Option(parsing: .unconditional, help: "Seconds to wait for the coordinator's welcome once connected before giving up.")
     var joinTimeout: Double = 30
 
     @OptionGroup var logging: LoggingOptions

@@ -62,11 +62,14 @@ struct BadInputTests {
         try expectOneLineError(["inspect", dir + "/bad.safetensors"], status: 1, mentioning: "bad.safetensors")
     }
 
-    @Test("a wrong flag value", arguments: [["train", "--batch", "0"], ["train", "--model", "nope"], ["train", "--update", "sideways"]])
+    @Test("a wrong flag value", arguments: [["train", "--batch", "0"], ["train", "--model", "nope"], ["train", "--update", "sideways"],
+                                            ["worker", "--coordinator", "tcp://127.0.0.1:1", "--connect-timeout", "-1"],
+                                            ["worker", "--coordinator", "tcp://127.0.0.1:1", "--join-timeout", "-5"]])
     func wrongFlag(arguments: [String]) throws {
         let result = try AgonProcess.run(arguments)
         #expect(result.status == 64, "exit \(result.status): \(result.stderr)")
         #expect(result.stderr.contains("Error:"))
+        #expect(!result.stderr.contains("Missing value"), "a negative number read as a flag: \(result.stderr)")
     }
 
     // MARK: Usage errors found before training (exit 64)
